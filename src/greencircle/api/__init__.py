@@ -1,0 +1,1 @@
+"""HTTP API: app factory, middleware, dependencies and routers under ``/v1``."""

@@ -1,0 +1,84 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from greencircle import __version__
+from greencircle.api.deps import SessionDep
+from greencircle.api.errors import install_error_handlers
+from greencircle.api.middleware import UnitOfWorkMiddleware
+from greencircle.auth.endpoints import router as auth_router
+from greencircle.auth.service import TokenCodec
+from greencircle.config import Settings, get_settings
+from greencircle.storage.engine import make_engine, make_session_factory
+from greencircle.storage.migrate import current_revision
+from greencircle.web.console import STATIC_DIR, console_error
+from greencircle.web.console import router as console_router
+
+meta = APIRouter(prefix="/v1", tags=["meta"])
+
+
+@meta.get("/health")
+def health(session: SessionDep) -> dict[str, str]:
+    """Liveness and database reachability."""
+    session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok"}
+
+
+@meta.get("/version")
+def version(request: Request, session: SessionDep) -> dict[str, Any]:
+    """Package version, API version, database backend and schema revision."""
+    engine = session.get_bind()
+    return {
+        "version": __version__,
+        "api": "v1",
+        "database_backend": engine.dialect.name,
+        "schema_revision": current_revision(session.connection()),
+    }
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application: API under ``/v1``, console under ``/``.
+
+    Parameters
+    ----------
+    settings
+        Defaults to :func:`greencircle.config.get_settings` (environment).
+    """
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    secret = settings.resolved_secret_key()
+    app = FastAPI(
+        title="greencircle",
+        version=__version__,
+        description=(
+            "Open platform for regional green development: MRV, transparency log, registry "
+            "of environmental rights, exchange, microgrids. Errors are "
+            '`{"error": code, "detail": ...}`; mutating calls accept `Idempotency-Key`.'
+        ),
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = factory
+    app.state.codec = TokenCodec(secret, settings.token_ttl_minutes)
+    install_error_handlers(app, html_prefix="/console", html_error=console_error)
+    app.include_router(meta)
+    app.include_router(auth_router)
+    app.include_router(console_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(
+        UnitOfWorkMiddleware,
+        session_factory=factory,
+        max_body_bytes=settings.max_body_bytes,
+        token_secret=secret,
+    )
+    return app

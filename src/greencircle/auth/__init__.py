@@ -1,0 +1,1 @@
+"""Identity and access: jurisdictions, organisations, facilities, users, roles, tokens."""

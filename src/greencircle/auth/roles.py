@@ -1,0 +1,99 @@
+"""Organisation types, roles and the permission matrix (data, not scattered ``if``s)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrgType(StrEnum):
+    """Kinds of organisation on the platform."""
+
+    PLATFORM = "platform"  # platform secretariat / operator of the platform itself
+    REGULATOR = "regulator"  # ecology & environment bureaus
+    ENTERPRISE = "enterprise"  # key emitting units and other companies
+    VERIFIER = "verifier"  # third-party verification bodies
+    EXCHANGE_OPERATOR = "exchange_operator"
+    SETTLEMENT_BANK = "settlement_bank"
+    FINANCIAL_INSTITUTION = "financial_institution"
+    INDIVIDUAL = "individual"  # citizens (carbon inclusion)
+
+
+class Role(StrEnum):
+    """Roles a user can hold within its organisation."""
+
+    PLATFORM_ADMIN = "platform_admin"
+    ORG_ADMIN = "org_admin"  # manages its own organisation's users and profile
+    REGULATOR = "regulator"
+    ENTERPRISE_ADMIN = "enterprise_admin"
+    ENTERPRISE_REPORTER = "enterprise_reporter"
+    VERIFIER = "verifier"
+    EXCHANGE_OPERATOR = "exchange_operator"
+    SETTLEMENT_BANK = "settlement_bank"
+    FINANCIAL_INSTITUTION = "financial_institution"
+    INDIVIDUAL = "individual"
+
+
+#: Which organisation types may hold each role.
+ROLE_ORG_TYPES: dict[Role, frozenset[OrgType]] = {
+    Role.PLATFORM_ADMIN: frozenset({OrgType.PLATFORM}),
+    Role.ORG_ADMIN: frozenset(OrgType),
+    Role.REGULATOR: frozenset({OrgType.REGULATOR}),
+    Role.ENTERPRISE_ADMIN: frozenset({OrgType.ENTERPRISE}),
+    Role.ENTERPRISE_REPORTER: frozenset({OrgType.ENTERPRISE}),
+    Role.VERIFIER: frozenset({OrgType.VERIFIER}),
+    Role.EXCHANGE_OPERATOR: frozenset({OrgType.EXCHANGE_OPERATOR}),
+    Role.SETTLEMENT_BANK: frozenset({OrgType.SETTLEMENT_BANK}),
+    Role.FINANCIAL_INSTITUTION: frozenset({OrgType.FINANCIAL_INSTITUTION}),
+    Role.INDIVIDUAL: frozenset({OrgType.INDIVIDUAL}),
+}
+
+
+class Perm(StrEnum):
+    """Permissions checked by endpoints. Scope (own org, jurisdiction) is checked apart."""
+
+    DIRECTORY_READ = "directory.read"
+    ORG_READ = "org.read"
+    ORG_CREATE = "org.create"
+    ORG_UPDATE = "org.update"
+    USER_READ = "user.read"
+    USER_MANAGE = "user.manage"
+    FACILITY_READ = "facility.read"
+    FACILITY_MANAGE = "facility.manage"
+    ACCESS_LOG_READ = "access_log.read"
+
+
+_EVERYONE = {Perm.DIRECTORY_READ, Perm.ORG_READ}
+
+#: The permission matrix: role -> permissions. Tests walk this table.
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.PLATFORM_ADMIN: frozenset(Perm),
+    Role.ORG_ADMIN: frozenset(
+        _EVERYONE
+        | {Perm.ORG_UPDATE, Perm.USER_READ, Perm.USER_MANAGE, Perm.FACILITY_READ}
+        | {Perm.ACCESS_LOG_READ}
+    ),
+    Role.REGULATOR: frozenset(
+        _EVERYONE
+        | {Perm.ORG_CREATE, Perm.ORG_UPDATE, Perm.USER_READ, Perm.FACILITY_READ}
+        | {Perm.FACILITY_MANAGE, Perm.ACCESS_LOG_READ}
+    ),
+    Role.ENTERPRISE_ADMIN: frozenset(
+        _EVERYONE
+        | {Perm.ORG_UPDATE, Perm.USER_READ, Perm.USER_MANAGE, Perm.FACILITY_READ}
+        | {Perm.FACILITY_MANAGE}
+    ),
+    Role.ENTERPRISE_REPORTER: frozenset(_EVERYONE | {Perm.FACILITY_READ}),
+    Role.VERIFIER: frozenset(_EVERYONE | {Perm.FACILITY_READ}),
+    Role.EXCHANGE_OPERATOR: frozenset(_EVERYONE),
+    Role.SETTLEMENT_BANK: frozenset(_EVERYONE),
+    Role.FINANCIAL_INSTITUTION: frozenset(_EVERYONE),
+    Role.INDIVIDUAL: frozenset(_EVERYONE),
+}
+
+
+def perms_for(roles: frozenset[Role]) -> frozenset[Perm]:
+    """Union of the permissions of ``roles``."""
+    out: set[Perm] = set()
+    for role in roles:
+        out |= ROLE_PERMS[role]
+    return frozenset(out)

@@ -1,0 +1,183 @@
+"""Pydantic models for identity and access (API in and out). Unknown fields are refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from greencircle.auth.roles import OrgType, Role
+
+T = TypeVar("T")
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+
+
+class In(BaseModel):
+    """Base of request bodies: unknown fields are an error, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Out(BaseModel):
+    """Base of responses, built from ORM rows."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PageOut(BaseModel, Generic[T]):
+    """A page of a listing."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class TokenOut(BaseModel):
+    """OAuth2 token response (RFC 6749 §5.1)."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class JurisdictionOut(Out):
+    code: str
+    parent_code: str | None
+    level: str
+    name_en: str
+    name_zh: str
+    sco_member: bool
+
+
+class OrganisationOut(Out):
+    id: str
+    code: str
+    org_type: OrgType
+    name_en: str
+    name_zh: str
+    jurisdiction_code: str
+    sector: str | None
+    registration_no: str | None
+    is_active: bool
+    created_at: datetime
+
+
+class OrganisationIn(In):
+    code: str = Field(pattern=CODE_PATTERN)
+    org_type: OrgType
+    name_en: str = Field(min_length=1, max_length=200)
+    name_zh: str = Field(min_length=1, max_length=200)
+    jurisdiction_code: str = Field(min_length=2, max_length=24)
+    sector: str | None = Field(default=None, max_length=40)
+    registration_no: str | None = Field(default=None, max_length=40)
+
+
+class OrganisationPatch(In):
+    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    name_zh: str | None = Field(default=None, min_length=1, max_length=200)
+    sector: str | None = Field(default=None, max_length=40)
+    registration_no: str | None = Field(default=None, max_length=40)
+    is_active: bool | None = None
+
+
+class FacilityOut(Out):
+    id: str
+    organisation_id: str
+    code: str
+    name_en: str
+    name_zh: str
+    sector: str
+    jurisdiction_code: str
+    latitude_deg: float | None
+    longitude_deg: float | None
+
+
+class FacilityIn(In):
+    code: str = Field(pattern=CODE_PATTERN)
+    name_en: str = Field(min_length=1, max_length=200)
+    name_zh: str = Field(min_length=1, max_length=200)
+    sector: str = Field(min_length=1, max_length=40)
+    jurisdiction_code: str = Field(min_length=2, max_length=24)
+    latitude_deg: float | None = Field(default=None, ge=-90, le=90)
+    longitude_deg: float | None = Field(default=None, ge=-180, le=180)
+
+
+class UserOut(Out):
+    id: str
+    username: str
+    display_name: str
+    email: str | None
+    organisation_id: str
+    locale: str
+    is_active: bool
+    roles: list[str]
+    created_at: datetime
+
+
+class UserIn(In):
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+    display_name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=10, max_length=200)
+    roles: list[Role] = Field(min_length=1)
+    email: EmailStr | None = None
+    locale: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")
+
+
+class UserPatch(In):
+    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    is_active: bool | None = None
+    email: EmailStr | None = None
+    locale: str | None = Field(default=None, pattern=r"^(zh-CN|en)$")
+
+
+class PasswordChangeIn(In):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)
+
+
+class ApiKeyIn(In):
+    name: str = Field(min_length=1, max_length=80)
+    expires_in_days: int | None = Field(default=90, ge=1, le=3650)
+
+
+class ApiKeyOut(Out):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="The secret; shown once, store it now.")
+
+
+class AccessEventOut(Out):
+    id: str
+    at: datetime
+    actor_user_id: str | None
+    actor_org_id: str | None
+    action: str
+    target_type: str
+    target_id: str
+    target_org_id: str | None
+    detail: dict[str, Any]
+
+
+class MeOut(BaseModel):
+    user_id: str
+    username: str
+    display_name: str
+    locale: str
+    organisation: OrganisationOut
+    organisation_type: str
+    jurisdiction_code: str
+    roles: list[str]
+    permissions: list[str]
+    auth_method: str

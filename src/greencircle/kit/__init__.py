@@ -1,0 +1,1 @@
+"""Domain-free helpers: identifiers, integer quantities and money, time."""

@@ -1,0 +1,1 @@
+"""Storage: engines (SQLite WAL embedded default, PostgreSQL production), base, migrations."""

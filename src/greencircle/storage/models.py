@@ -1,0 +1,7 @@
+"""Imports every domain's tables so ``Base.metadata`` is complete (for Alembic and tests)."""
+
+from greencircle.auth import models as auth_models
+from greencircle.storage import idempotency
+from greencircle.storage.base import Base
+
+__all__ = ["Base", "auth_models", "idempotency"]

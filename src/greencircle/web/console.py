@@ -1,0 +1,375 @@
+"""Server-rendered console: login, navigation, organisation and jurisdiction context.
+
+Pages call the same services as the API, with the same scope checks. The session is an
+HttpOnly, SameSite=Strict cookie holding the bearer token; state-changing forms also carry
+a CSRF token bound to that token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from greencircle.api.deps import SESSION_COOKIE, AuthServiceDep, SessionDep
+from greencircle.auth.models import Organisation
+from greencircle.auth.policy import Actor
+from greencircle.auth.repository import AccessEventRepo, CredentialRepo, JurisdictionRepo
+from greencircle.auth.roles import OrgType, Perm
+from greencircle.auth.service import DirectoryService
+from greencircle.errors import Forbidden, LoginRequired, PlatformError, RateLimited, Unauthorized
+from greencircle.web.i18n import LANGUAGES, negotiate, translate
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+LANG_COOKIE = "gc_lang"
+
+templates = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+    )
+)
+router = APIRouter(include_in_schema=False)
+
+
+def csrf_token(request: Request, session_token: str) -> str:
+    """A CSRF token bound to the session token (HMAC with the app's token secret)."""
+    secret = request.app.state.codec.secret.encode()
+    return hmac.new(secret, session_token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def check_csrf(request: Request, supplied: str) -> None:
+    """Raise ``csrf_failed`` unless ``supplied`` matches the session's token."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token or not hmac.compare_digest(csrf_token(request, token), supplied):
+        raise Forbidden("form expired or forged; reload the page", code="csrf_failed")
+
+
+def console_actor(request: Request, service: AuthServiceDep) -> Actor:
+    """The actor of the console session; redirects to the login page when absent."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired
+    try:
+        actor = service.actor_from_token(token)
+    except Unauthorized as exc:
+        raise LoginRequired from exc
+    request.state.actor = actor
+    return actor
+
+
+ConsoleActor = Annotated[Actor, Depends(console_actor)]
+
+
+def page_lang(request: Request, actor_locale: str | None = None) -> str:
+    """Language of this page."""
+    return negotiate(
+        request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"), actor_locale
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    actor: Actor | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``template`` in the negotiated language with the common context."""
+    lang = page_lang(request)
+
+    def t(key: str, **values: object) -> str:
+        return translate(lang, key, **values)
+
+    def name(row: Any) -> str:
+        return str(row.name_en if lang == "en" else row.name_zh)
+
+    def url_with(**changes: Any) -> str:
+        params = dict(request.query_params)
+        params.update({k: v for k, v in changes.items() if v is not None})
+        return f"{request.url.path}?{urlencode(params)}"
+
+    token = request.cookies.get(SESSION_COOKIE, "")
+    org = request.state.session.get(Organisation, actor.org_id) if actor else None
+    ctx = {
+        "org_name": name(org) if org else "",
+        "request": request,
+        "lang": lang,
+        "languages": LANGUAGES,
+        "t": t,
+        "name": name,
+        "url_with": url_with,
+        "actor": actor,
+        "csrf": csrf_token(request, token) if token else "",
+        "path": request.url.path,
+        **context,
+    }
+    return templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def pages(total: int, limit: int) -> int:
+    """Number of pages for ``total`` rows at ``limit`` per page (at least 1)."""
+    return max(1, math.ceil(total / limit))
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    """The console is the landing page."""
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.get("/console/lang/{lang}")
+def switch_language(request: Request, lang: str, next: str = "/console") -> RedirectResponse:
+    """Set the language cookie and go back to ``next`` (a local path only)."""
+    target = next if next.startswith("/") and not next.startswith("//") else "/console"
+    response = RedirectResponse(target, status_code=303)
+    if lang in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/console/login", response_class=HTMLResponse)
+def login_page(request: Request, error: str | None = None, out: int = 0) -> HTMLResponse:
+    """The sign-in form."""
+    return render(request, "login.html", error=error, logged_out=bool(out))
+
+
+@router.post("/console/login")
+def login_submit(
+    request: Request,
+    service: AuthServiceDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+) -> Response:
+    """Check the password, set the session cookie and open the dashboard."""
+    ip = request.client.host if request.client else "unknown"
+    try:
+        issued, user = service.login(username, password, ip)
+    except RateLimited:
+        return render(
+            request, "login.html", error="login.throttled", logged_out=False, status_code=429
+        )
+    except Unauthorized:
+        return render(
+            request, "login.html", error="login.failed", logged_out=False, status_code=401
+        )
+    response = RedirectResponse("/console", status_code=303)
+    secure = request.app.state.settings.cookie_secure
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.access_token,
+        max_age=issued.expires_in_s,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+    )
+    if LANG_COOKIE not in request.cookies:
+        response.set_cookie(LANG_COOKIE, user.locale, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.post("/console/logout")
+def logout(
+    request: Request,
+    actor: ConsoleActor,
+    service: AuthServiceDep,
+    csrf: Annotated[str, Form(max_length=64)],
+) -> RedirectResponse:
+    """Revoke the session token and clear the cookie."""
+    check_csrf(request, csrf)
+    service.revoke_token(request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/console/login?out=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/console", response_class=HTMLResponse)
+def dashboard(request: Request, actor: ConsoleActor, session: SessionDep) -> HTMLResponse:
+    """Who I am, where I act, what I may do."""
+    directory = DirectoryService(session)
+    me = directory.users.require(actor.user_id)
+    orgs = directory.orgs.search(actor, limit=1)
+    facilities_total = (
+        directory.facilities.search(actor, limit=1).total
+        if Perm.FACILITY_READ in actor.perms
+        else 0
+    )
+    return render(
+        request,
+        "dashboard.html",
+        actor=actor,
+        me=me,
+        orgs_total=orgs.total,
+        facilities_total=facilities_total,
+    )
+
+
+@router.get("/console/organisations", response_class=HTMLResponse)
+def organisations(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    org_type: Annotated[OrgType | None, Query(alias="type")] = None,
+    sort: Annotated[str, Query(max_length=40)] = "code",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    """Organisations in my scope, searchable, sortable and paged."""
+    limit = 20
+    result = DirectoryService(session).orgs.search(
+        actor,
+        org_type=org_type.value if org_type else None,
+        q=q or None,
+        sort=sort,
+        limit=limit,
+        offset=(page - 1) * limit,
+    )
+    return render(
+        request,
+        "organisations.html",
+        actor=actor,
+        result=result,
+        q=q or "",
+        org_type=org_type.value if org_type else "",
+        sort=sort,
+        page=page,
+        pages=pages(result.total, limit),
+        org_types=list(OrgType),
+    )
+
+
+@router.get("/console/organisations/{org_id}", response_class=HTMLResponse)
+def organisation(
+    request: Request, org_id: str, actor: ConsoleActor, session: SessionDep
+) -> HTMLResponse:
+    """One organisation with its users (if I may see them) and facilities."""
+    directory = DirectoryService(session)
+    org = directory.get_org(actor, org_id)
+    users = directory.users.of_org(org.id, limit=200).items if Perm.USER_READ in actor.perms else []
+    facilities = (
+        directory.facilities.search(actor, organisation_id=org.id, limit=200).items
+        if Perm.FACILITY_READ in actor.perms
+        else []
+    )
+    return render(
+        request, "organisation.html", actor=actor, org=org, users=users, facilities=facilities
+    )
+
+
+@router.get("/console/facilities", response_class=HTMLResponse)
+def facilities(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    sort: Annotated[str, Query(max_length=40)] = "code",
+) -> HTMLResponse:
+    """Facilities in my scope."""
+    actor.require(Perm.FACILITY_READ)
+    limit = 20
+    result = DirectoryService(session).facilities.search(
+        actor, sort=sort, limit=limit, offset=(page - 1) * limit
+    )
+    return render(
+        request,
+        "facilities.html",
+        actor=actor,
+        result=result,
+        page=page,
+        pages=pages(result.total, limit),
+        sort=sort,
+    )
+
+
+@router.get("/console/jurisdictions", response_class=HTMLResponse)
+def jurisdictions(request: Request, actor: ConsoleActor, session: SessionDep) -> HTMLResponse:
+    """The region tree."""
+    actor.require(Perm.DIRECTORY_READ)
+    rows = JurisdictionRepo(session).list()
+    return render(request, "jurisdictions.html", actor=actor, rows=rows)
+
+
+@router.get("/console/account", response_class=HTMLResponse)
+def account(
+    request: Request, actor: ConsoleActor, session: SessionDep, created: str | None = None
+) -> HTMLResponse:
+    """My profile and API keys."""
+    keys = CredentialRepo(session).keys_of(actor.user_id)
+    return render(request, "account.html", actor=actor, keys=keys, created=created)
+
+
+@router.post("/console/account/api-keys")
+def account_create_key(
+    request: Request,
+    actor: ConsoleActor,
+    service: AuthServiceDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    name: Annotated[str, Form(min_length=1, max_length=80)],
+) -> HTMLResponse:
+    """Create an API key and show its secret once."""
+    check_csrf(request, csrf)
+    _row, key = service.create_api_key(actor, name, 90)
+    keys = CredentialRepo(service.session).keys_of(actor.user_id)
+    return render(request, "account.html", actor=actor, keys=keys, created=key)
+
+
+@router.post("/console/account/api-keys/{key_id}/revoke")
+def account_revoke_key(
+    request: Request,
+    key_id: str,
+    actor: ConsoleActor,
+    service: AuthServiceDep,
+    csrf: Annotated[str, Form(max_length=64)],
+) -> RedirectResponse:
+    """Revoke one of my API keys."""
+    check_csrf(request, csrf)
+    service.revoke_api_key(actor, key_id)
+    return RedirectResponse("/console/account", status_code=303)
+
+
+@router.get("/console/access-log", response_class=HTMLResponse)
+def access_log(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    """Administrative audit trail within my scope."""
+    actor.require(Perm.ACCESS_LOG_READ)
+    limit = 50
+    result = AccessEventRepo(session).search(actor, limit=limit, offset=(page - 1) * limit)
+    return render(
+        request,
+        "access_log.html",
+        actor=actor,
+        result=result,
+        page=page,
+        pages=pages(result.total, limit),
+    )
+
+
+def console_error(request: Request, exc: Exception) -> Response:
+    """Render errors on console pages as HTML (login redirect for 401)."""
+    if isinstance(exc, PlatformError) and exc.status_code == 401:
+        return RedirectResponse("/console/login", status_code=303)
+    code = exc.code if isinstance(exc, PlatformError) else "internal_error"
+    status = exc.status_code if isinstance(exc, PlatformError) else 500
+    return render(
+        request,
+        "error.html",
+        actor=getattr(request.state, "actor", None),
+        status_code=status,
+        code=code,
+        status=status,
+    )

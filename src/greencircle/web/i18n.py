@@ -1,0 +1,44 @@
+"""Message catalogs for the console (zh-CN and en). Every key exists in every catalog."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+CATALOG_DIR = Path(__file__).parent / "i18n"
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def catalog(lang: str) -> dict[str, str]:
+    """The message catalog of ``lang`` (``zh-CN`` or ``en``)."""
+    if lang not in LANGUAGES:
+        raise KeyError(lang)
+    data: dict[str, str] = json.loads((CATALOG_DIR / f"{lang}.json").read_text("utf-8"))
+    return data
+
+
+def translate(lang: str, key: str, **values: object) -> str:
+    """Look up ``key`` in ``lang``'s catalog and fill ``{placeholders}``.
+
+    A missing key raises ``KeyError``: an untranslated page is a bug, not a fallback.
+    """
+    text = catalog(lang)[key]
+    return text.format(**values) if values else text
+
+
+def negotiate(cookie: str | None, accept_language: str | None, user_locale: str | None) -> str:
+    """Pick the language: explicit cookie, then the user's setting, then the browser's."""
+    if cookie in LANGUAGES:
+        return cookie
+    if user_locale in LANGUAGES:
+        return user_locale
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("zh"):
+            return "zh-CN"
+    return DEFAULT_LANGUAGE
