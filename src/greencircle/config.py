@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1, description="[s]")
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="[h]")
+    log_origin: str = Field(
+        default="greencircle.local/audit-log",
+        description="Origin line of the transparency log's checkpoints (its identity).",
+    )
+    log_key_passphrase: str = Field(
+        default="", description="Encrypts the log signing key file when set."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     cookie_secure: bool = Field(default=False, description="Set on HTTPS deployments.")

@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from greencircle.cli.main import app
 from greencircle.config import get_settings
 from greencircle.demo.scenario import ENTERPRISES, demo_organisations
+
+
+def migrate_head() -> str:
+    from greencircle.storage.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
 
 
 @pytest.fixture
@@ -32,7 +41,7 @@ def test_db_upgrade_then_current(cli):
     assert cli.invoke(app, ["db", "upgrade"]).exit_code == 0
     r = cli.invoke(app, ["db", "current"])
     assert r.exit_code == 0
-    assert "0001" in r.output
+    assert r.output.strip() == migrate_head()
 
 
 def test_demo_load_is_idempotent_and_complete(cli):

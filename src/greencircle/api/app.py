@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from greencircle import __version__
 from greencircle.api.deps import SessionDep
 from greencircle.api.errors import install_error_handlers
 from greencircle.api.middleware import UnitOfWorkMiddleware
+from greencircle.audit.endpoints import router as audit_router
+from greencircle.audit.keys import LogSigner, signer_from
+from greencircle.audit.service import AuditLog
 from greencircle.auth.endpoints import router as auth_router
 from greencircle.auth.service import TokenCodec
 from greencircle.config import Settings, get_settings
-from greencircle.storage.engine import make_engine, make_session_factory
+from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
 from greencircle.storage.migrate import current_revision
 from greencircle.web.console import STATIC_DIR, console_error
 from greencircle.web.console import router as console_router
 
+log = logging.getLogger("greencircle.api")
 meta = APIRouter(prefix="/v1", tags=["meta"])
 
 
@@ -42,6 +52,15 @@ def version(request: Request, session: SessionDep) -> dict[str, Any]:
     }
 
 
+def _initialise_log(factory: sessionmaker[Session], signer: LogSigner) -> None:
+    """Create the transparency log head if the database has none yet."""
+    try:
+        with unit_of_work(factory) as session:
+            AuditLog(session, signer).ensure_initialised()
+    except OperationalError as exc:  # schema not migrated yet
+        log.warning("transparency log not initialised (run `greencircle db upgrade`): %s", exc)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application: API under ``/v1``, console under ``/``.
 
@@ -54,7 +73,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     secret = settings.resolved_secret_key()
+    signer = signer_from(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(_initialise_log, factory, signer)
+        yield
+        engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="greencircle",
         version=__version__,
         description=(
@@ -70,9 +98,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.codec = TokenCodec(secret, settings.token_ttl_minutes)
+    app.state.log_signer = signer
     install_error_handlers(app, html_prefix="/console", html_error=console_error)
     app.include_router(meta)
     app.include_router(auth_router)
+    app.include_router(audit_router)
     app.include_router(console_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

@@ -29,6 +29,7 @@ References
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias, cast
@@ -231,9 +232,45 @@ def canonical_json(obj: object) -> bytes:
     ----------
     .. [1] RFC 8785 §3.2.
     """
+    if _json_fast_path_ok(obj, 0):
+        # Same bytes as JCS for this domain (see _json_fast_path_ok); C-speed encoder.
+        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     # Typed as ``object`` so that ordinary ``dict[str, Any]`` payloads need no cast;
     # rfc8785 checks the types at run time.
     return rfc8785.dumps(cast("JSONValue", obj))
+
+
+_SAFE_INT = 2**53 - 1
+
+
+def _json_fast_path_ok(obj: object, depth: int) -> bool:
+    """Whether :func:`json.dumps` yields exactly the RFC 8785 form of ``obj``.
+
+    True for trees of ``None``, ``bool``, ``str``, ``int`` within ±(2**53 - 1), lists and
+    ``dict`` with ``str`` keys of the Basic Multilingual Plane only. On that domain the
+    two agree: JCS escapes exactly ``"``, ``\\`` and U+0000–U+001F (with ``\\b \\t
+    \\n \\f \\r`` short forms and lowercase ``\\u00xx`` otherwise), as Python's
+    encoder with ``ensure_ascii=False`` does; integers print identically; and sorting by
+    UTF-16 code units equals sorting by code points when no key has a character above
+    U+FFFF. Floats (ECMAScript number formatting) and astral keys take the slow path.
+    Tested against :mod:`rfc8785` on random values.
+    """
+    if obj is None or isinstance(obj, str | bool):
+        return True
+    if isinstance(obj, int):
+        return -_SAFE_INT <= obj <= _SAFE_INT
+    if depth > 64:
+        return False
+    if isinstance(obj, list | tuple):
+        return all(_json_fast_path_ok(v, depth + 1) for v in obj)
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if not isinstance(key, str) or not _json_fast_path_ok(value, depth + 1):
+                return False
+            if not key.isascii() and any(ord(c) > 0xFFFF for c in key):
+                return False
+        return True
+    return False
 
 
 def event_leaf_hash(event: Mapping[str, object], *, hasher: TreeHasher = RFC9162_SHA256) -> bytes:

@@ -9,6 +9,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from greencircle import __version__
+from greencircle.audit import cli as audit_cli
+from greencircle.audit.keys import signer_from
+from greencircle.audit.service import AuditLog
 from greencircle.auth.service import DirectoryService
 from greencircle.cli.common import actor_for, cli_session, console, handle_errors, print_json
 from greencircle.config import get_settings
@@ -27,6 +30,7 @@ org_app = typer.Typer(help="Organisations (directory).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(org_app, name="org")
+app.add_typer(audit_cli.app, name="audit")
 
 
 @app.command()
@@ -39,7 +43,11 @@ def version() -> None:
 @handle_errors
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
-    migrate.upgrade(get_settings().database_url, revision)
+    settings = get_settings()
+    migrate.upgrade(settings.database_url, revision)
+    if revision == "head":
+        with cli_session() as session:
+            AuditLog(session, signer_from(settings)).ensure_initialised()
     console.print(f"database at revision {revision}")
 
 
@@ -63,7 +71,7 @@ def db_current() -> None:
 @handle_errors
 def demo_load() -> None:
     """Build the demo scenario (idempotent): regions, organisations, users, facilities."""
-    migrate.upgrade(get_settings().database_url)
+    db_upgrade("head")
     specs = demo_organisations()
     with Progress(
         TextColumn("[bold]demo[/bold] {task.description}"),

@@ -1,7 +1,8 @@
 """Imports every domain's tables so ``Base.metadata`` is complete (for Alembic and tests)."""
 
+from greencircle.audit import models as audit_models
 from greencircle.auth import models as auth_models
 from greencircle.storage import idempotency
 from greencircle.storage.base import Base
 
-__all__ = ["Base", "auth_models", "idempotency"]
+__all__ = ["Base", "audit_models", "auth_models", "idempotency"]
