@@ -12,6 +12,7 @@ from greencircle.auth.roles import OrgType, Role
 from greencircle.auth.seed import jurisdiction_rows
 from greencircle.demo.scenario import ENTERPRISES
 from greencircle.web.i18n import LANGUAGES, catalog, negotiate
+from greencircle.web.nav import NAV
 from tests_support import DEMO_PASSWORD
 
 TEMPLATES = Path(__file__).parents[2] / "src/greencircle/web/templates"
@@ -23,6 +24,7 @@ PAGES = [
     "/console/jurisdictions",
     "/console/account",
     "/console/access-log",
+    "/console/audit",
 ]
 
 
@@ -73,9 +75,10 @@ def test_catalogs_have_the_same_keys_and_placeholders():
 
 def test_every_key_used_in_templates_exists():
     used = set()
-    for path in TEMPLATES.glob("*.html"):
+    for path in TEMPLATES.rglob("*.html"):
         used |= set(re.findall(r"""t\(\s*["']([\w.\-]+)["']""", path.read_text()))
     assert used, "no translated strings found"
+    used |= {item.label_key for item in NAV}
     static = {k for k in used if not k.endswith(".")}
     assert not static - set(catalog("en"))
     # Keys built from data ("role." ~ value): every value of the domain has a message.

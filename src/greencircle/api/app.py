@@ -24,6 +24,8 @@ from greencircle.audit.service import AuditLog
 from greencircle.auth.endpoints import router as auth_router
 from greencircle.auth.service import TokenCodec
 from greencircle.config import Settings, get_settings
+from greencircle.jobs.endpoints import router as jobs_router
+from greencircle.jobs.runner import JobRunner
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
 from greencircle.storage.migrate import current_revision
 from greencircle.web.console import STATIC_DIR, console_error
@@ -61,6 +63,14 @@ def _initialise_log(factory: sessionmaker[Session], signer: LogSigner) -> None:
         log.warning("transparency log not initialised (run `greencircle db upgrade`): %s", exc)
 
 
+def _recover_jobs(jobs: JobRunner) -> None:
+    try:
+        if n := jobs.recover():
+            log.warning("%d job(s) were interrupted by the last stop and marked failed", n)
+    except OperationalError as exc:  # schema not migrated yet
+        log.warning("jobs table missing (run `greencircle db upgrade`): %s", exc)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application: API under ``/v1``, console under ``/``.
 
@@ -74,11 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     factory = make_session_factory(engine)
     secret = settings.resolved_secret_key()
     signer = signer_from(settings)
+    jobs = JobRunner(factory)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(_initialise_log, factory, signer)
+        await anyio.to_thread.run_sync(_recover_jobs, jobs)
         yield
+        await anyio.to_thread.run_sync(jobs.shutdown)
         engine.dispose()
 
     app = FastAPI(
@@ -99,10 +112,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = factory
     app.state.codec = TokenCodec(secret, settings.token_ttl_minutes)
     app.state.log_signer = signer
+    app.state.jobs = jobs
     install_error_handlers(app, html_prefix="/console", html_error=console_error)
     app.include_router(meta)
     app.include_router(auth_router)
     app.include_router(audit_router)
+    app.include_router(jobs_router)
     app.include_router(console_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

@@ -11,6 +11,7 @@ from greencircle.auth.policy import Actor
 from greencircle.auth.service import AuthService, TokenCodec
 from greencircle.config import Settings
 from greencircle.errors import Unauthorized
+from greencircle.jobs.runner import JobRunner
 
 SESSION_COOKIE = "gc_session"
 
@@ -93,3 +94,12 @@ class PageParams:
 
 
 PageDep = Annotated[PageParams, Depends()]
+
+
+def get_jobs(request: Request) -> JobRunner:
+    """The app's background job runner."""
+    runner: JobRunner = request.app.state.jobs
+    return runner
+
+
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]

@@ -2,7 +2,8 @@
 
 from greencircle.audit import models as audit_models
 from greencircle.auth import models as auth_models
+from greencircle.jobs import models as job_models
 from greencircle.storage import idempotency
 from greencircle.storage.base import Base
 
-__all__ = ["Base", "audit_models", "auth_models", "idempotency"]
+__all__ = ["Base", "audit_models", "auth_models", "idempotency", "job_models"]

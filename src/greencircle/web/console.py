@@ -7,6 +7,7 @@ a CSRF token bound to that token.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import math
@@ -18,15 +19,20 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import or_, select
 
 from greencircle.api.deps import SESSION_COOKIE, AuthServiceDep, SessionDep
+from greencircle.audit.models import LogLeaf
+from greencircle.audit.service import AuditLog
 from greencircle.auth.models import Organisation
-from greencircle.auth.policy import Actor
+from greencircle.auth.policy import Actor, org_scope_clause
 from greencircle.auth.repository import AccessEventRepo, CredentialRepo, JurisdictionRepo
 from greencircle.auth.roles import OrgType, Perm
 from greencircle.auth.service import DirectoryService
 from greencircle.errors import Forbidden, LoginRequired, PlatformError, RateLimited, Unauthorized
+from greencircle.kit.timeutil import to_local
 from greencircle.web.i18n import LANGUAGES, negotiate, translate
+from greencircle.web.nav import nav_for
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -95,6 +101,9 @@ def render(
     def name(row: Any) -> str:
         return str(row.name_en if lang == "en" else row.name_zh)
 
+    def local(value: Any) -> str:
+        return to_local(value).strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"
+
     def url_with(**changes: Any) -> str:
         params = dict(request.query_params)
         params.update({k: v for k, v in changes.items() if v is not None})
@@ -110,7 +119,9 @@ def render(
         "t": t,
         "name": name,
         "url_with": url_with,
+        "local": local,
         "actor": actor,
+        "nav": nav_for(actor) if actor else [],
         "csrf": csrf_token(request, token) if token else "",
         "path": request.url.path,
         **context,
@@ -357,6 +368,20 @@ def access_log(
         page=page,
         pages=pages(result.total, limit),
     )
+
+
+@router.get("/console/audit", response_class=HTMLResponse)
+def audit_page(request: Request, actor: ConsoleActor, session: SessionDep) -> HTMLResponse:
+    """The log's signed head and the latest events the actor may read."""
+    log = AuditLog(session, request.app.state.log_signer)
+    cp = log.checkpoint()
+    stmt = select(LogLeaf).order_by(LogLeaf.idx.desc()).limit(50)
+    if not actor.is_platform_admin:
+        visible = select(Organisation.id).where(org_scope_clause(actor))
+        stmt = stmt.where(or_(LogLeaf.org_id.is_(None), LogLeaf.org_id.in_(visible)))
+    leaves = list(session.scalars(stmt))
+    key = base64.b64encode(log.signer.public_key).decode()
+    return render(request, "audit.html", actor=actor, cp=cp, leaves=leaves, public_key=key)
 
 
 def console_error(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,8 @@
-"""Message catalogs for the console (zh-CN and en). Every key exists in every catalog."""
+"""Message catalogs for the console (zh-CN and en). Every key exists in every catalog.
+
+Each language is a folder ``i18n/<lang>/`` of JSON files, one per domain (``core.json``,
+``energy.json``, ...); they are merged, and a key defined twice is an error.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,14 @@ def catalog(lang: str) -> dict[str, str]:
     """The message catalog of ``lang`` (``zh-CN`` or ``en``)."""
     if lang not in LANGUAGES:
         raise KeyError(lang)
-    data: dict[str, str] = json.loads((CATALOG_DIR / f"{lang}.json").read_text("utf-8"))
-    return data
+    merged: dict[str, str] = {}
+    for path in sorted((CATALOG_DIR / lang).glob("*.json")):
+        part: dict[str, str] = json.loads(path.read_text("utf-8"))
+        clash = merged.keys() & part.keys()
+        if clash:
+            raise ValueError(f"{path}: keys defined twice: {sorted(clash)[:5]}")
+        merged.update(part)
+    return merged
 
 
 def translate(lang: str, key: str, **values: object) -> str:

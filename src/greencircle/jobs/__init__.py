@@ -1,0 +1,1 @@
+"""Background jobs with progress, for long operations started over HTTP."""

@@ -1,0 +1,157 @@
+"""Runs jobs on a small thread pool inside the API process, recording progress.
+
+A job function receives a :class:`JobContext`; it reports progress through
+``ctx.progress(fraction, message)`` (written to the database at most a few times a
+second) and returns a JSON-serialisable result. Expected failures
+(:class:`~greencircle.errors.PlatformError`) are stored with their code; unexpected ones
+as ``internal_error``. Jobs left ``running`` by a stopped process are marked failed at the
+next start, never silently resumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from greencircle.auth.policy import Actor
+from greencircle.errors import Forbidden, NotFound, PlatformError
+from greencircle.jobs.models import Job
+from greencircle.kit.timeutil import utcnow
+from greencircle.storage.engine import unit_of_work
+
+log = logging.getLogger("greencircle.jobs")
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class JobContext:
+    """What a running job may use: its id, a session factory and a progress reporter."""
+
+    job_id: str
+    session_factory: sessionmaker[Session]
+    progress: ProgressFn
+
+
+JobFn = Callable[[JobContext], dict[str, Any]]
+
+
+class JobRunner:
+    """A thread pool executing :class:`Job` rows.
+
+    Parameters
+    ----------
+    session_factory
+        Sessions for status updates (each update is its own short transaction).
+    workers
+        Concurrent jobs; 1 keeps CPU-heavy solves from competing on a 2-core machine.
+    min_update_interval_s
+        Progress is written at most this often [s] (the last update is always written).
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        workers: int = 1,
+        min_update_interval_s: float = 0.3,
+    ) -> None:
+        self.session_factory = session_factory
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gc-job")
+        self.min_interval = min_update_interval_s
+        self.futures: dict[str, Future[None]] = {}
+
+    def recover(self) -> int:
+        """Mark jobs interrupted by a previous process stop as failed; return how many."""
+        with unit_of_work(self.session_factory) as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.status.in_(["queued", "running"]))
+                .values(
+                    status="failed",
+                    finished_at=utcnow(),
+                    error={"error": "interrupted", "detail": "the server stopped"},
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def submit(self, actor: Actor, kind: str, params: dict[str, Any], fn: JobFn) -> Job:
+        """Record a queued job (committed at once, so it can be polled) and start it."""
+        with unit_of_work(self.session_factory) as session:
+            job = Job(
+                kind=kind,
+                owner_user_id=actor.user_id,
+                owner_org_id=actor.org_id,
+                status="queued",
+                progress=0.0,
+                params=params,
+            )
+            session.add(job)
+        self.futures[job.id] = self.pool.submit(self._run, job.id, fn)
+        return job
+
+    def _update(self, job_id: str, **values: Any) -> None:
+        with unit_of_work(self.session_factory) as session:
+            session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+    def _run(self, job_id: str, fn: JobFn) -> None:
+        self._update(job_id, status="running", started_at=utcnow(), message="started")
+        last = 0.0
+
+        def progress(fraction: float, message: str) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= self.min_interval or fraction >= 1.0:
+                last = now
+                self._update(job_id, progress=max(0.0, min(1.0, fraction)), message=message[:200])
+
+        try:
+            result = fn(JobContext(job_id, self.session_factory, progress))
+        except PlatformError as exc:
+            self._update(
+                job_id, status="failed", finished_at=utcnow(), error=exc.to_dict(), message=exc.code
+            )
+        except Exception as exc:
+            log.exception("job %s failed", job_id)
+            self._update(
+                job_id,
+                status="failed",
+                finished_at=utcnow(),
+                error={"error": "internal_error", "detail": str(exc)[:500]},
+                message="internal_error",
+            )
+        else:
+            self._update(
+                job_id,
+                status="succeeded",
+                finished_at=utcnow(),
+                progress=1.0,
+                result=result,
+                message="done",
+            )
+
+    def wait(self, job_id: str, timeout_s: float | None = None) -> None:
+        """Block until a job submitted by this runner finishes (tests, CLI)."""
+        future = self.futures.get(job_id)
+        if future is not None:
+            future.result(timeout=timeout_s)
+
+    def shutdown(self) -> None:
+        """Stop accepting jobs and wait for running ones."""
+        self.pool.shutdown(wait=True)
+
+
+def get_job(session: Session, actor: Actor, job_id: str) -> Job:
+    """A job visible to ``actor``: its owner's organisation, or a platform admin."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} not found", code="job_not_found")
+    if job.owner_org_id != actor.org_id and not actor.is_platform_admin:
+        raise Forbidden("this job belongs to another organisation", code="org_out_of_scope")
+    return job

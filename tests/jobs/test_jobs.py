@@ -1,0 +1,85 @@
+"""Background jobs: progress, results, failures, visibility, recovery after a stop."""
+
+from __future__ import annotations
+
+import threading
+
+from greencircle.auth.repository import UserRepo
+from greencircle.auth.service import actor_for_user
+from greencircle.errors import Invalid
+from greencircle.jobs.models import Job
+from greencircle.storage.engine import unit_of_work
+
+
+def actor(api, username):
+    session = api.client.app.state.session_factory()
+    try:
+        user = UserRepo(session).by_username(username)
+        return actor_for_user(user, auth_method="test", token_id="")
+    finally:
+        session.close()
+
+
+def test_progress_result_and_visibility(api):
+    runner = api.client.app.state.jobs
+    gate = threading.Event()
+    seen: list[float] = []
+
+    def work(ctx):
+        for i in range(1, 5):
+            ctx.progress(i / 4, f"step {i}")
+        gate.wait(5)
+        return {"answer": 42}
+
+    job = runner.submit(actor(api, "cq-pow-01"), "test.work", {"n": 4}, work)
+    r = api.get(f"/v1/jobs/{job.id}", "cq-pow-01").json()
+    assert r["status"] in {"queued", "running"}
+    seen.append(r["progress"])
+    gate.set()
+    runner.wait(job.id, 10)
+    done = api.get(f"/v1/jobs/{job.id}", "cq-pow-01").json()
+    assert done["status"] == "succeeded" and done["progress"] == 1.0
+    assert done["result"] == {"answer": 42} and done["finished_at"]
+    other = api.get(f"/v1/jobs/{job.id}", "sc-pow-01")
+    assert other.status_code == 403 and other.json()["error"] == "org_out_of_scope"
+    assert api.get(f"/v1/jobs/{job.id}", "gc-secretariat").status_code == 200
+    assert api.get("/v1/jobs/nope", "cq-pow-01").json()["error"] == "job_not_found"
+
+
+def test_failures_keep_their_error_code(api):
+    runner = api.client.app.state.jobs
+
+    def bad(_ctx):
+        raise Invalid("the spec is wrong", code="energy.spec_invalid")
+
+    def crash(_ctx):
+        raise RuntimeError("boom")
+
+    a = runner.submit(actor(api, "cq-pow-01"), "test.bad", {}, bad)
+    b = runner.submit(actor(api, "cq-pow-01"), "test.crash", {}, crash)
+    runner.wait(a.id, 10)
+    runner.wait(b.id, 10)
+    ra = api.get(f"/v1/jobs/{a.id}", "cq-pow-01").json()
+    rb = api.get(f"/v1/jobs/{b.id}", "cq-pow-01").json()
+    assert ra["status"] == "failed" and ra["error"]["error"] == "energy.spec_invalid"
+    assert rb["status"] == "failed" and rb["error"]["error"] == "internal_error"
+
+
+def test_jobs_interrupted_by_a_stop_are_marked_failed(api):
+    state = api.client.app.state
+    with unit_of_work(state.session_factory) as s:
+        s.add(
+            Job(
+                kind="x",
+                owner_user_id="u",
+                owner_org_id="o",
+                status="running",
+                progress=0.5,
+                message="",
+                params={},
+            )
+        )
+    assert state.jobs.recover() == 1
+    with unit_of_work(state.session_factory) as s:
+        job = s.query(Job).filter_by(kind="x").one()
+        assert job.status == "failed" and job.error["error"] == "interrupted"
