@@ -70,7 +70,7 @@ def test_not_an_object_is_422(api):
 
 
 def test_oversized_body_is_413(databases, tmp_path):
-    from conftest import make_api
+    from tests_support import make_api
 
     for api in make_api(databases.new("sqlite", "demo"), tmp_path, max_body_bytes=2048):
         big = {**ORG, "name_en": "x" * 5000}

@@ -83,3 +83,29 @@ def test_jobs_interrupted_by_a_stop_are_marked_failed(api):
     with unit_of_work(state.session_factory) as s:
         job = s.query(Job).filter_by(kind="x").one()
         assert job.status == "failed" and job.error["error"] == "interrupted"
+
+
+def test_a_job_staged_in_a_transaction_starts_only_after_commit(api):
+    state = api.client.app.state
+    runner = state.jobs
+    ran: list[str] = []
+
+    def work(ctx):
+        ran.append(ctx.job_id)
+        return {}
+
+    who = actor(api, "cq-pow-01")
+    session = state.session_factory()
+    rolled = runner.submit(who, "test.rollback", {}, work, session=session)
+    session.rollback()
+    session.close()
+    session = state.session_factory()
+    kept = runner.submit(who, "test.commit", {}, work, session=session)
+    assert ran == [] and kept.id not in runner.futures  # nothing before the commit
+    session.commit()
+    session.close()
+    runner.wait(kept.id, 10)
+    assert ran == [kept.id]
+    assert rolled.id not in runner.futures
+    assert api.get(f"/v1/jobs/{rolled.id}", "cq-pow-01").status_code == 404
+    assert api.get(f"/v1/jobs/{kept.id}", "cq-pow-01").json()["status"] == "succeeded"

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from conftest import TEST_SECRET, free_port
-from tests_support import DEMO_PASSWORD
+from tests_support import DEMO_PASSWORD, TEST_SECRET, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

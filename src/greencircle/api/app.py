@@ -24,6 +24,8 @@ from greencircle.audit.service import AuditLog
 from greencircle.auth.endpoints import router as auth_router
 from greencircle.auth.service import TokenCodec
 from greencircle.config import Settings, get_settings
+from greencircle.energy.console import router as energy_console_router
+from greencircle.energy.endpoints import router as energy_router
 from greencircle.jobs.endpoints import router as jobs_router
 from greencircle.jobs.runner import JobRunner
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
@@ -118,7 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(audit_router)
     app.include_router(jobs_router)
+    app.include_router(energy_router)
     app.include_router(console_router)
+    app.include_router(energy_console_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         UnitOfWorkMiddleware,

@@ -60,6 +60,20 @@ class Perm(StrEnum):
     FACILITY_READ = "facility.read"
     FACILITY_MANAGE = "facility.manage"
     ACCESS_LOG_READ = "access_log.read"
+    # registry (issue #4): holdings, movements, compliance, supervision
+    REGISTRY_READ = "registry.read"  # own accounts, balances, serials, proofs
+    REGISTRY_TRANSFER = "registry.transfer"  # transfer / approve own organisation's transfers
+    REGISTRY_SURRENDER = "registry.surrender"  # surrender for compliance
+    REGISTRY_RETIRE = "registry.retire"  # voluntary retirement
+    REGISTRY_PLEDGE = "registry.pledge"  # pledge (pledgor) / release, enforce (pledgee)
+    REGISTRY_SUPERVISE = "registry.supervise"  # read accounts in jurisdiction, pledge register
+    REGISTRY_ALLOCATE = "registry.allocate"  # allocation plans (four-eyes)
+    REGISTRY_ISSUE = "registry.issue"  # issue offsets and other rights
+    REGISTRY_FREEZE = "registry.freeze"  # freeze / unfreeze with a reason
+    REGISTRY_HOLD = "registry.hold"  # exchange: reserve, post, void, settle DvP
+    REGISTRY_CASH = "registry.cash"  # settlement bank: deposits and withdrawals
+    ENERGY_READ = "energy.read"  # microgrid sites and studies
+    ENERGY_MANAGE = "energy.manage"  # create sites, run studies
 
 
 _EVERYONE = {Perm.DIRECTORY_READ, Perm.ORG_READ}
@@ -75,20 +89,50 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.REGULATOR: frozenset(
         _EVERYONE
         | {Perm.ORG_CREATE, Perm.ORG_UPDATE, Perm.USER_READ, Perm.FACILITY_READ}
-        | {Perm.FACILITY_MANAGE, Perm.ACCESS_LOG_READ}
+        | {Perm.FACILITY_MANAGE, Perm.ACCESS_LOG_READ, Perm.ENERGY_READ}
     ),
     Role.ENTERPRISE_ADMIN: frozenset(
         _EVERYONE
         | {Perm.ORG_UPDATE, Perm.USER_READ, Perm.USER_MANAGE, Perm.FACILITY_READ}
-        | {Perm.FACILITY_MANAGE}
+        | {Perm.FACILITY_MANAGE, Perm.ENERGY_READ, Perm.ENERGY_MANAGE}
     ),
-    Role.ENTERPRISE_REPORTER: frozenset(_EVERYONE | {Perm.FACILITY_READ}),
+    Role.ENTERPRISE_REPORTER: frozenset(_EVERYONE | {Perm.FACILITY_READ, Perm.ENERGY_READ}),
     Role.VERIFIER: frozenset(_EVERYONE | {Perm.FACILITY_READ}),
     Role.EXCHANGE_OPERATOR: frozenset(_EVERYONE),
     Role.SETTLEMENT_BANK: frozenset(_EVERYONE),
     Role.FINANCIAL_INSTITUTION: frozenset(_EVERYONE),
     Role.INDIVIDUAL: frozenset(_EVERYONE),
 }
+
+
+#: Registry permissions per role (issue #4), merged into :data:`ROLE_PERMS`.
+_REGISTRY_ROLE_PERMS: dict[Role, set[Perm]] = {
+    Role.REGULATOR: {
+        Perm.REGISTRY_READ,
+        Perm.REGISTRY_SUPERVISE,
+        Perm.REGISTRY_ALLOCATE,
+        Perm.REGISTRY_ISSUE,
+        Perm.REGISTRY_FREEZE,
+    },
+    Role.ENTERPRISE_ADMIN: {
+        Perm.REGISTRY_READ,
+        Perm.REGISTRY_TRANSFER,
+        Perm.REGISTRY_SURRENDER,
+        Perm.REGISTRY_RETIRE,
+        Perm.REGISTRY_PLEDGE,
+    },
+    Role.ENTERPRISE_REPORTER: {Perm.REGISTRY_READ},
+    Role.EXCHANGE_OPERATOR: {Perm.REGISTRY_HOLD},
+    Role.SETTLEMENT_BANK: {Perm.REGISTRY_CASH},
+    Role.FINANCIAL_INSTITUTION: {
+        Perm.REGISTRY_READ,
+        Perm.REGISTRY_TRANSFER,
+        Perm.REGISTRY_RETIRE,
+        Perm.REGISTRY_PLEDGE,
+    },
+    Role.INDIVIDUAL: {Perm.REGISTRY_READ, Perm.REGISTRY_RETIRE},
+}
+ROLE_PERMS.update({r: ROLE_PERMS[r] | p for r, p in _REGISTRY_ROLE_PERMS.items()})
 
 
 def perms_for(roles: frozenset[Role]) -> frozenset[Perm]:

@@ -15,7 +15,9 @@ from greencircle.audit.service import AuditLog
 from greencircle.auth.service import DirectoryService
 from greencircle.cli.common import actor_for, cli_session, console, handle_errors, print_json
 from greencircle.config import get_settings
+from greencircle.demo.energy import load_energy_demo
 from greencircle.demo.scenario import DEMO_PASSWORD, demo_organisations, load_demo, username_for
+from greencircle.energy import cli as energy_cli
 from greencircle.storage import migrate
 
 app = typer.Typer(
@@ -31,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(org_app, name="org")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(energy_cli.app, name="energy")
 
 
 @app.command()
@@ -41,11 +44,11 @@ def version() -> None:
 
 @db_app.command("upgrade")
 @handle_errors
-def db_upgrade(revision: str = "head") -> None:
-    """Apply migrations up to REVISION (default: head)."""
+def db_upgrade(revision: str = "heads") -> None:
+    """Apply migrations up to REVISION (default: every branch's head)."""
     settings = get_settings()
     migrate.upgrade(settings.database_url, revision)
-    if revision == "head":
+    if revision in {"head", "heads"}:
         with cli_session() as session:
             AuditLog(session, signer_from(settings)).ensure_initialised()
     console.print(f"database at revision {revision}")
@@ -71,7 +74,7 @@ def db_current() -> None:
 @handle_errors
 def demo_load() -> None:
     """Build the demo scenario (idempotent): regions, organisations, users, facilities."""
-    db_upgrade("head")
+    db_upgrade("heads")
     specs = demo_organisations()
     with Progress(
         TextColumn("[bold]demo[/bold] {task.description}"),
@@ -82,6 +85,9 @@ def demo_load() -> None:
         task = progress.add_task("organisations", total=len(specs))
         with cli_session() as session:
             counts = load_demo(session, lambda code: progress.advance(task))
+    status = console.status("demo: Chongqing industrial-park microgrid studies (8,760 h)")
+    with status, cli_session() as session:
+        counts.update(load_energy_demo(session, signer_from(get_settings())))
     console.print(f"added: {counts}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from greencircle.errors import Invalid
 
-__all__ = ["MicrogridSpecInvalid", "WeatherCSVInvalid"]
+__all__ = ["GridFactorNotFound", "MicrogridSpecInvalid", "WeatherCSVInvalid"]
 
 
 class MicrogridSpecInvalid(Invalid):
@@ -17,3 +17,9 @@ class WeatherCSVInvalid(Invalid):
     """The weather CSV is not valid; ``detail`` lists ``{"line", "column", "message"}`` rows."""
 
     code = "energy.weather_csv_invalid"
+
+
+class GridFactorNotFound(Invalid):
+    """No grid emission factor applies to the requested grid code and year."""
+
+    code = "energy.grid_factor_not_found"

@@ -16,7 +16,8 @@ Minimal SPEC::
                                             "flat_price_cny_per_kwh": 0.62},
               "export_price_cny_per_kwh": 0.35, "import_limit_kw": 2000,
               "export_limit_kw": 500},
-     "carbon": {"grid_tco2_per_mwh": 0.5703, "price_cny_per_tco2": 80},
+     "carbon": {"grid_tco2_per_mwh": {"grid_code": "CN-SW", "year": 2023},
+                "price_cny_per_tco2": 80},
      "outages": [{"start_step": 4380, "steps": 8, "critical_load_fraction": 0.3}],
      "unserved_energy_cost_cny_per_kwh": 20}
 """
@@ -26,7 +27,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +50,9 @@ from greencircle.energy.problem import (
     PVOptions,
 )
 
+if TYPE_CHECKING:
+    from greencircle.energy.grid_factors import GridFactor
+
 FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
@@ -56,6 +60,7 @@ __all__ = [
     "CarbonSpec",
     "EconomicsSpec",
     "GensetSpec",
+    "GridFactorRef",
     "GridSpec",
     "MicrogridSpec",
     "OutageSpec",
@@ -63,6 +68,7 @@ __all__ = [
     "PVSpec",
     "StormReserveSpec",
     "TariffRef",
+    "check_spec",
     "parse_spec",
     "resolve_spec",
 ]
@@ -177,10 +183,25 @@ class GridSpec(_Model):
     export_limit_kw: NonNeg | None = None
 
 
-class CarbonSpec(_Model):
-    """Grid emission factor [tCO2/MWh] (scalar or per step) and carbon price [CNY/tCO2]."""
+class GridFactorRef(_Model):
+    """A grid emission factor taken from the MRV factor library by grid code and year.
 
-    grid_tco2_per_mwh: NonNeg | list[NonNeg] = 0.0
+    ``grid_code`` is a grid of the library (``CN-SW``, ``CN-51``, ``CN``, ``CN-ETS``), a
+    province (``CN-CQ``, ``CN-50``) or a sub-jurisdiction (``CN-CQ-500115``); fallbacks
+    (province → regional grid → national, year → latest earlier year) are reported in
+    ``notes.grid_factor.fallback`` (see :mod:`greencircle.energy.grid_factors`).
+    """
+
+    grid_code: Annotated[str, Field(min_length=2, max_length=40)]
+    year: Annotated[int, Field(ge=1990, le=2100)]
+    version: Annotated[str, Field(max_length=20)] | None = None
+
+
+class CarbonSpec(_Model):
+    """Grid emission factor [tCO2/MWh] (scalar, per step, or a factor-library reference)
+    and carbon price [CNY/tCO2]."""
+
+    grid_tco2_per_mwh: NonNeg | list[NonNeg] | GridFactorRef = 0.0
     price_cny_per_tco2: NonNeg = 0.0
 
 
@@ -303,6 +324,32 @@ def parse_spec(spec: dict[str, Any] | MicrogridSpec) -> MicrogridSpec:
         return MicrogridSpec.model_validate(spec)
     except ValidationError as exc:
         raise MicrogridSpecInvalid(_error_items(exc)) from None
+
+
+def _grid_factor(ref: GridFactorRef) -> GridFactor:
+    from greencircle.energy.errors import GridFactorNotFound
+    from greencircle.energy.grid_factors import resolve_grid_factor
+
+    try:
+        return resolve_grid_factor(ref.grid_code, ref.year, version=ref.version)
+    except GridFactorNotFound as exc:
+        raise MicrogridSpecInvalid(
+            [{"loc": "carbon.grid_tco2_per_mwh", "message": str(exc.detail)}]
+        ) from None
+
+
+def check_spec(spec: dict[str, Any] | MicrogridSpec) -> MicrogridSpec:
+    """Validate a SPEC and resolve its references that are cheap to check (grid factor),
+    without computing anything; :func:`resolve_spec` does the same and more.
+
+    Raises
+    ------
+    MicrogridSpecInvalid
+    """
+    s = parse_spec(spec)
+    if isinstance(s.carbon.grid_tco2_per_mwh, GridFactorRef):
+        _grid_factor(s.carbon.grid_tco2_per_mwh)
+    return s
 
 
 def _array(value: float | list[float], n: int) -> FloatArray:
@@ -447,6 +494,15 @@ def resolve_spec(
         price = _array(imp, n)
         notes["tariff"] = {"code": None, "status": "user-supplied"}
 
+    grid_ef = s.carbon.grid_tco2_per_mwh
+    if isinstance(grid_ef, GridFactorRef):
+        factor = _grid_factor(grid_ef)
+        grid_tco2 = _array(factor.tco2_per_mwh, n)
+        notes["grid_factor"] = factor.to_dict()
+    else:
+        grid_tco2 = _array(grid_ef, n)
+        notes["grid_factor"] = {"status": "user-supplied"}
+
     outage = np.zeros(n, dtype=np.bool_)
     crit = np.zeros(n)
     for o in s.outages:
@@ -513,7 +569,7 @@ def resolve_spec(
         export_price_cny_per_kwh=_array(s.grid.export_price_cny_per_kwh, n),
         import_limit_kw=imp_lim,
         export_limit_kw=exp_lim,
-        grid_tco2_per_mwh=_array(s.carbon.grid_tco2_per_mwh, n),
+        grid_tco2_per_mwh=grid_tco2,
         carbon_price_cny_per_tco2=s.carbon.price_cny_per_tco2,
         outage=outage,
         critical_load_fraction=crit,

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from greencircle.auth.policy import Actor
@@ -66,6 +66,9 @@ class JobRunner:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gc-job")
         self.min_interval = min_update_interval_s
         self.futures: dict[str, Future[None]] = {}
+        # Jobs staged in a caller's session start when it commits, vanish on rollback.
+        event.listen(session_factory, "after_commit", self._start_pending)
+        event.listen(session_factory, "after_rollback", self._drop_pending)
 
     def recover(self) -> int:
         """Mark jobs interrupted by a previous process stop as failed; return how many."""
@@ -81,20 +84,63 @@ class JobRunner:
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
-    def submit(self, actor: Actor, kind: str, params: dict[str, Any], fn: JobFn) -> Job:
-        """Record a queued job (committed at once, so it can be polled) and start it."""
-        with unit_of_work(self.session_factory) as session:
-            job = Job(
-                kind=kind,
-                owner_user_id=actor.user_id,
-                owner_org_id=actor.org_id,
-                status="queued",
-                progress=0.0,
-                params=params,
-            )
-            session.add(job)
-        self.futures[job.id] = self.pool.submit(self._run, job.id, fn)
+    def submit(
+        self,
+        actor: Actor,
+        kind: str,
+        params: dict[str, Any],
+        fn: JobFn,
+        *,
+        session: Session | None = None,
+    ) -> Job:
+        """Record a queued job and start it.
+
+        Parameters
+        ----------
+        session
+            The caller's unit of work, made by this runner's session factory (e.g. the
+            request's session). The job row is added
+            to it and the job starts only **after that transaction commits**, so the job
+            sees everything the caller wrote and nothing starts if the caller rolls back.
+            Without it, the row is committed at once in its own transaction (CLI use).
+        """
+        job = Job(
+            kind=kind,
+            owner_user_id=actor.user_id,
+            owner_org_id=actor.org_id,
+            status="queued",
+            progress=0.0,
+            params=params,
+        )
+        if session is None:
+            with unit_of_work(self.session_factory) as own:
+                own.add(job)
+            self._start(job.id, fn)
+            return job
+        session.add(job)
+        session.flush()
+        session.info.setdefault("pending_jobs", []).append((job.id, fn))
         return job
+
+    def _start(self, job_id: str, fn: JobFn) -> None:
+        self.futures[job_id] = self.pool.submit(self._run, job_id, fn)
+
+    def _start_pending(self, session: Session) -> None:
+        for job_id, fn in session.info.pop("pending_jobs", []):
+            self._start(job_id, fn)
+        self._unlisten(session)
+
+    def _drop_pending(self, session: Session) -> None:
+        session.info.pop("pending_jobs", None)
+        self._unlisten(session)
+
+    def _unlisten(self, session: Session) -> None:
+        for name, fn in (
+            ("after_commit", self._start_pending),
+            ("after_rollback", self._drop_pending),
+        ):
+            if event.contains(session, name, fn):
+                event.remove(session, name, fn)
 
     def _update(self, job_id: str, **values: Any) -> None:
         with unit_of_work(self.session_factory) as session:

@@ -1,4 +1,8 @@
-"""Alembic migrations driven from Python (``greencircle db upgrade``)."""
+"""Alembic migrations driven from Python (``greencircle db upgrade``).
+
+Each domain's migrations form their own branch from the foundation revision (0003), so
+domains developed side by side never fight over the chain; ``heads`` applies them all.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -20,7 +25,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Apply migrations up to ``revision`` on the database at ``url``."""
     command.upgrade(alembic_config(url), revision)
 
@@ -31,5 +36,11 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def current_revision(conn: Connection) -> str | None:
-    """The schema revision stamped in the database, or ``None`` if never migrated."""
-    return MigrationContext.configure(conn).get_current_revision()
+    """The schema revision(s) stamped in the database (comma-separated), or ``None``."""
+    heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
+
+
+def script_heads() -> list[str]:
+    """The head revisions of the packaged migrations."""
+    return sorted(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
