@@ -5,8 +5,15 @@ Import from here, never ``from conftest import``: several folders have a conftes
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +86,96 @@ def make_api(url: str, tmp: Path, **overrides: Any) -> Iterator[Api]:
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client)
     app.state.engine.dispose()
+
+
+class TextOnly(HTMLParser):
+    """Visible text of a page (script and style skipped)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = False
+
+    def handle_starttag(self, tag, attrs):
+        self._skip = tag in {"script", "style"}
+        for name, value in attrs:
+            if name in {"title", "aria-label", "placeholder", "alt"} and value:
+                self.parts.append(value)
+
+    def handle_endtag(self, tag):
+        self._skip = False
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = TextOnly()
+    parser.feed(html)
+    return "\n".join(p.strip() for p in parser.parts if p.strip())
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@contextmanager
+def running_server(database_url: str, var_dir: Path) -> Iterator[str]:
+    """``greencircle serve`` in a subprocess on a free loopback port; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GREENCIRCLE_DATABASE_URL": database_url,
+        "GREENCIRCLE_SECRET_KEY": TEST_SECRET,
+        "GREENCIRCLE_VAR_DIR": str(var_dir),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "greencircle.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/v1/health", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                out = proc.communicate()[0].decode()
+                raise RuntimeError(f"server did not start:\n{out}") from None
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never Playwright's own browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError("Chromium missing: run `make system-deps`")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

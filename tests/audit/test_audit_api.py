@@ -24,59 +24,55 @@ def append(api, events):
     return idx
 
 
+def size(api) -> int:
+    return int(api.get("/v1/audit/checkpoint").json()["tree_size"])
+
+
 def test_contract_shapes_and_values(api):
     cq, sc = api.org_id("CQ-POW-01"), api.org_id("SC-POW-01")
-    append(
-        api,
-        [
-            {"type": "demo.a", "org_id": cq, "v": 1},
-            {"type": "demo.b", "org_id": sc, "v": 2},
-            {"type": "factor_set.published", "v": 3},
-        ],
-    )
+    b = size(api)  # factor-set publications come first
+    events = [
+        {"type": "demo.a", "org_id": cq, "v": 1},
+        {"type": "demo.b", "org_id": sc, "v": 2},
+        {"type": "factor_set.published", "v": 3},
+    ]
+    append(api, events)
+    n = b + 3
     cp = api.get("/v1/audit/checkpoint").json()
     assert set(cp) >= {"origin", "tree_size", "root_hash", "timestamp", "checkpoint", "signature"}
-    assert cp["tree_size"] == 3
+    assert cp["tree_size"] == n
     key = api.get("/v1/audit/public-key").json()
-    assert key["algorithm"] == "ed25519" and len(base64.b64decode(key["public_key"])) == 32
-    assert cp["checkpoint"].startswith(f"{cp['origin']}\n3\n")
+    assert key["algorithm"] == "ed25519"
+    assert len(base64.b64decode(key["public_key"])) == 32
+    assert cp["checkpoint"].startswith(f"{cp['origin']}\n{n}\n")
     assert base64.b64decode(cp["checkpoint"].split("\n")[2]).hex() == cp["root_hash"]
-    leaves = api.get("/v1/audit/leaves?start=0&end=3", "gc-secretariat").json()
-    assert [leaf["index"] for leaf in leaves] == [0, 1, 2]
+    leaves = api.get(f"/v1/audit/leaves?start=0&end={n}", "gc-secretariat").json()
+    assert [leaf["index"] for leaf in leaves] == list(range(n))
     for leaf in leaves:
         assert leaf_hash(canonical_json(leaf["data"])).hex() == leaf["leaf_hash"]
-    r = api.get("/v1/audit/root?tree_size=2").json()
-    assert r["tree_size"] == 2
-    proof = api.get("/v1/audit/proof/inclusion?leaf_index=1&tree_size=3").json()
-    assert proof["leaf_index"] == 1 and proof["tree_size"] == 3
-    assert verify_inclusion(
-        bytes.fromhex(leaves[1]["leaf_hash"]),
-        1,
-        3,
-        [bytes.fromhex(h) for h in proof["audit_path"]],
-        bytes.fromhex(cp["root_hash"]),
-    )
-    cons = api.get("/v1/audit/proof/consistency?first=2&second=3").json()
-    assert cons["first"] == 2 and cons["second"] == 3
-    assert verify_consistency(
-        2,
-        3,
-        bytes.fromhex(r["root_hash"]),
-        bytes.fromhex(cp["root_hash"]),
-        [bytes.fromhex(h) for h in cons["proof"]],
-    )
+    r = api.get(f"/v1/audit/root?tree_size={n - 1}").json()
+    assert r["tree_size"] == n - 1
+    proof = api.get(f"/v1/audit/proof/inclusion?leaf_index={b + 1}&tree_size={n}").json()
+    assert (proof["leaf_index"], proof["tree_size"]) == (b + 1, n)
+    path = [bytes.fromhex(h) for h in proof["audit_path"]]
+    root = bytes.fromhex(cp["root_hash"])
+    assert verify_inclusion(bytes.fromhex(leaves[b + 1]["leaf_hash"]), b + 1, n, path, root)
+    cons = api.get(f"/v1/audit/proof/consistency?first={n - 1}&second={n}").json()
+    assert (cons["first"], cons["second"]) == (n - 1, n)
+    old_root = bytes.fromhex(r["root_hash"])
+    assert verify_consistency(n - 1, n, old_root, root, [bytes.fromhex(h) for h in cons["proof"]])
 
 
 def test_leaf_data_follows_access_rules(api):
     cq, sc = api.org_id("CQ-POW-01"), api.org_id("SC-POW-01")
+    b = size(api)
     append(
         api,
         [{"type": "demo.a", "org_id": cq}, {"type": "demo.b", "org_id": sc}, {"type": "public.c"}],
     )
+    window = f"/v1/audit/leaves?start={b}&end={b + 3}"
     seen = {
-        u: [
-            leaf["data"] is not None for leaf in api.get("/v1/audit/leaves?start=0&end=3", u).json()
-        ]
+        u: [leaf["data"] is not None for leaf in api.get(window, u).json()]
         for u in ("cq-pow-01", "sc-pow-01", "cq-eeb", "gc-secretariat")
     }
     assert seen == {
@@ -85,16 +81,17 @@ def test_leaf_data_follows_access_rules(api):
         "cq-eeb": [True, False, True],
         "gc-secretariat": [True, True, True],
     }
-    assert api.get("/v1/audit/leaves?start=0&end=3").status_code == 401
-    assert api.get("/v1/audit/bundle/1", "cq-pow-01").status_code == 403
-    assert api.get("/v1/audit/bundle/0", "cq-pow-01").status_code == 200
+    assert api.get(window).status_code == 401
+    assert api.get(f"/v1/audit/bundle/{b + 1}", "cq-pow-01").status_code == 403
+    assert api.get(f"/v1/audit/bundle/{b}", "cq-pow-01").status_code == 200
 
 
 def test_bad_proof_requests_are_4xx(api):
     append(api, [{"type": "x"}])
+    n = size(api)
     for q in (
-        "/v1/audit/root?tree_size=5",
-        "/v1/audit/proof/inclusion?leaf_index=1&tree_size=1",
+        f"/v1/audit/root?tree_size={n + 1}",
+        f"/v1/audit/proof/inclusion?leaf_index={n}&tree_size={n}",
         "/v1/audit/proof/consistency?first=2&second=1",
         "/v1/audit/proof/inclusion?leaf_index=-1&tree_size=1",
         "/v1/audit/leaves?start=0&end=100000",
@@ -112,6 +109,7 @@ def run_verify(tmp_path, bundle, *extra):
 
 def test_bundle_verifies_offline_and_tampering_is_detected(api, tmp_path):
     cq = api.org_id("CQ-POW-01")
+    b = size(api)
     append(
         api,
         [
@@ -119,21 +117,23 @@ def test_bundle_verifies_offline_and_tampering_is_detected(api, tmp_path):
             for i in range(5)
         ],
     )
-    bundle = api.get("/v1/audit/bundle/3", "cq-pow-01").json()
+    bundle = api.get(f"/v1/audit/bundle/{b + 3}", "cq-pow-01").json()
     key = api.get("/v1/audit/public-key").json()["public_key"]
     ok = run_verify(tmp_path, bundle, "--public-key", key)
     assert ok.exit_code == 0, ok.output
     assert "VALID" in ok.output and "INVALID" not in ok.output
 
     def tampered(mutate):
-        b = copy.deepcopy(bundle)
-        mutate(b)
-        return run_verify(tmp_path, b, "--public-key", key)
+        copied = copy.deepcopy(bundle)
+        mutate(copied)
+        return run_verify(tmp_path, copied, "--public-key", key)
 
     cases = {
-        "leaf_hash": lambda b: b["event"].update(emissions_tco2="2.0000"),
-        "signature": lambda b: b.update(checkpoint=b["checkpoint"].replace("\n5\n", "\n6\n")),
-        "inclusion": lambda b: b["inclusion_proof"].__setitem__(0, "00" * 32),
+        "leaf_hash": lambda x: x["event"].update(emissions_tco2="2.0000"),
+        "signature": lambda x: x.update(
+            checkpoint=x["checkpoint"].replace(f"\n{b + 5}\n", f"\n{b + 6}\n")
+        ),
+        "inclusion": lambda x: x["inclusion_proof"].__setitem__(0, "00" * 32),
     }
     for check, mutate in cases.items():
         r = tampered(mutate)

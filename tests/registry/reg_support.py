@@ -141,3 +141,46 @@ class World:
             return svc.balance(
                 self.actor("gc-secretariat"), self.holding(org_code, market), instrument_id
             )
+
+
+#: Verified 2025 emissions [tCO2e] used by the registry wiring tests (CQ-POW-04: none).
+DEMO_VERIFIED_2025: dict[str, str] = {
+    "CQ-CEM-01": "850000.4",
+    "CQ-CEM-02": "920000",
+    "CQ-CEM-03": "610000",
+    "CQ-STE-01": "2300000",
+    "CQ-STE-02": "1800000",
+    "CQ-CHE-01": "450000",
+    "CQ-CHE-02": "380000",
+    "CQ-ALU-01": "1100000",
+    "CQ-POW-01": "4200000",
+    "CQ-POW-02": "3100000",
+    "CQ-POW-03": "2600000",
+}
+
+
+def insert_verified(session: Any, values: dict[str, str], year: int) -> None:
+    """Insert verified MRV reports (``mrv_reports``) for organisation codes."""
+    from greencircle.mrv.models import EmissionReport
+
+    for code, tco2 in values.items():
+        org_id = session.scalar(select(Organisation.id).where(Organisation.code == code))
+        assert org_id is not None, code
+        session.add(
+            EmissionReport(
+                org_id=org_id,
+                year=year,
+                status="verified",
+                reported_tco2=tco2,
+                verified_tco2=tco2,
+                records=12,
+            )
+        )
+    session.flush()
+
+
+def api_insert_verified(api: Any, values: dict[str, str], year: int) -> None:
+    """Insert verified MRV reports into the database behind a test app."""
+    factory = api.client.app.state.session_factory
+    with unit_of_work(factory) as session:
+        insert_verified(session, values, year)

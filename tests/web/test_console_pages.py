@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,10 @@ import pytest
 from greencircle.auth.roles import OrgType, Role
 from greencircle.auth.seed import jurisdiction_rows
 from greencircle.demo.scenario import ENTERPRISES
+from greencircle.mrv.models import REPORT_STATES
 from greencircle.web.i18n import LANGUAGES, catalog, negotiate
 from greencircle.web.nav import NAV
-from tests_support import DEMO_PASSWORD
+from tests_support import DEMO_PASSWORD, visible_text
 
 TEMPLATES = Path(__file__).parents[2] / "src/greencircle/web/templates"
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
@@ -26,34 +26,6 @@ PAGES = [
     "/console/access-log",
     "/console/audit",
 ]
-
-
-class TextOnly(HTMLParser):
-    """Visible text of a page (script and style skipped)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = False
-
-    def handle_starttag(self, tag, attrs):
-        self._skip = tag in {"script", "style"}
-        for name, value in attrs:
-            if name in {"title", "aria-label", "placeholder", "alt"} and value:
-                self.parts.append(value)
-
-    def handle_endtag(self, tag):
-        self._skip = False
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
-
-
-def visible_text(html: str) -> str:
-    parser = TextOnly()
-    parser.feed(html)
-    return "\n".join(p.strip() for p in parser.parts if p.strip())
 
 
 def console_login(api, username: str, lang: str):
@@ -88,6 +60,10 @@ def test_every_key_used_in_templates_exists():
         "lang.": set(LANGUAGES),
         "level.": {r["level"] for r in jurisdiction_rows()},
         "sector.": {s for s, _j, _n in ENTERPRISES} | {"other"},
+        "mrv.state.": set(REPORT_STATES),
+        "mrv.action.": {"create", "submit", "assign", "adjust", "verify", "return", "lock"},
+        "mrv.category.": {"fuel", "electricity", "heat"},
+        "mrv.severity.": {"info", "warning", "error"},
     }
     assert {k for k in used if k.endswith(".")} == set(domains)
     for prefix, values in domains.items():

@@ -28,6 +28,11 @@ from greencircle.energy.console import router as energy_console_router
 from greencircle.energy.endpoints import router as energy_router
 from greencircle.jobs.endpoints import router as jobs_router
 from greencircle.jobs.runner import JobRunner
+from greencircle.mrv.console import router as mrv_console_router
+from greencircle.mrv.endpoints import router as mrv_router
+from greencircle.mrv.service import publish_factor_sets
+from greencircle.registry.console import router as registry_console_router
+from greencircle.registry.endpoints import router as registry_router
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
 from greencircle.storage.migrate import current_revision
 from greencircle.web.console import STATIC_DIR, console_error
@@ -61,6 +66,7 @@ def _initialise_log(factory: sessionmaker[Session], signer: LogSigner) -> None:
     try:
         with unit_of_work(factory) as session:
             AuditLog(session, signer).ensure_initialised()
+            publish_factor_sets(session, signer)
     except OperationalError as exc:  # schema not migrated yet
         log.warning("transparency log not initialised (run `greencircle db upgrade`): %s", exc)
 
@@ -121,8 +127,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(jobs_router)
     app.include_router(energy_router)
+    app.include_router(registry_router)
+    app.include_router(mrv_router)
     app.include_router(console_router)
     app.include_router(energy_console_router)
+    app.include_router(registry_console_router)
+    app.include_router(mrv_console_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         UnitOfWorkMiddleware,

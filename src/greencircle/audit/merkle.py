@@ -246,7 +246,7 @@ _SAFE_INT = 2**53 - 1
 def _json_fast_path_ok(obj: object, depth: int) -> bool:
     """Whether :func:`json.dumps` yields exactly the RFC 8785 form of ``obj``.
 
-    True for trees of ``None``, ``bool``, ``str``, ``int`` within ±(2**53 - 1), lists and
+    True for trees of exact ``None``, ``bool``, ``str``, ``int`` within ±(2**53 - 1), lists and
     ``dict`` with ``str`` keys of the Basic Multilingual Plane only. On that domain the
     two agree: JCS escapes exactly ``"``, ``\\`` and U+0000–U+001F (with ``\\b \\t
     \\n \\f \\r`` short forms and lowercase ``\\u00xx`` otherwise), as Python's
@@ -255,22 +255,28 @@ def _json_fast_path_ok(obj: object, depth: int) -> bool:
     U+FFFF. Floats (ECMAScript number formatting) and astral keys take the slow path.
     Tested against :mod:`rfc8785` on random values.
     """
-    if obj is None or isinstance(obj, str | bool):
+    kind = type(obj)
+    if kind is str or kind is bool or obj is None:
         return True
-    if isinstance(obj, int):
-        return -_SAFE_INT <= obj <= _SAFE_INT
+    if kind is int:
+        return -_SAFE_INT <= obj <= _SAFE_INT  # type: ignore[operator]
     if depth > 64:
         return False
-    if isinstance(obj, list | tuple):
-        return all(_json_fast_path_ok(v, depth + 1) for v in obj)
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if not isinstance(key, str) or not _json_fast_path_ok(value, depth + 1):
+    if kind is dict:
+        for key, value in obj.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
                 return False
             if not key.isascii() and any(ord(c) > 0xFFFF for c in key):
                 return False
+            vkind = type(value)
+            if vkind is str or value is None or vkind is bool:
+                continue
+            if not _json_fast_path_ok(value, depth + 1):
+                return False
         return True
-    return False
+    if kind is list or kind is tuple:
+        return all(_json_fast_path_ok(v, depth + 1) for v in obj)  # type: ignore[attr-defined]
+    return False  # floats, subclasses and anything else take the rfc8785 path
 
 
 def event_leaf_hash(event: Mapping[str, object], *, hasher: TreeHasher = RFC9162_SHA256) -> bytes:

@@ -72,6 +72,10 @@ class Perm(StrEnum):
     REGISTRY_FREEZE = "registry.freeze"  # freeze / unfreeze with a reason
     REGISTRY_HOLD = "registry.hold"  # exchange: reserve, post, void, settle DvP
     REGISTRY_CASH = "registry.cash"  # settlement bank: deposits and withdrawals
+    MRV_READ = "mrv.read"  # activity data, reports, findings (scope-checked)
+    MRV_SUBMIT = "mrv.submit"  # upload activity data, open and submit reports
+    MRV_VERIFY = "mrv.verify"  # verify, adjust or return an assigned report
+    MRV_SUPERVISE = "mrv.supervise"  # assign verifiers, lock verified reports
     ENERGY_READ = "energy.read"  # microgrid sites and studies
     ENERGY_MANAGE = "energy.manage"  # create sites, run studies
 
@@ -133,6 +137,14 @@ _REGISTRY_ROLE_PERMS: dict[Role, set[Perm]] = {
     Role.INDIVIDUAL: {Perm.REGISTRY_READ, Perm.REGISTRY_RETIRE},
 }
 ROLE_PERMS.update({r: ROLE_PERMS[r] | p for r, p in _REGISTRY_ROLE_PERMS.items()})
+
+_MRV_ROLE_PERMS: dict[Role, set[Perm]] = {
+    Role.REGULATOR: {Perm.MRV_READ, Perm.MRV_SUPERVISE},
+    Role.ENTERPRISE_ADMIN: {Perm.MRV_READ, Perm.MRV_SUBMIT},
+    Role.ENTERPRISE_REPORTER: {Perm.MRV_READ, Perm.MRV_SUBMIT},
+    Role.VERIFIER: {Perm.MRV_READ, Perm.MRV_VERIFY},
+}
+ROLE_PERMS.update({r: ROLE_PERMS[r] | p for r, p in _MRV_ROLE_PERMS.items()})
 
 
 def perms_for(roles: frozenset[Role]) -> frozenset[Perm]:

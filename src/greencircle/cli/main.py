@@ -16,8 +16,14 @@ from greencircle.auth.service import DirectoryService
 from greencircle.cli.common import actor_for, cli_session, console, handle_errors, print_json
 from greencircle.config import get_settings
 from greencircle.demo.energy import load_energy_demo
+from greencircle.demo.mrv import load_mrv_demo
+from greencircle.demo.registry import load_registry_demo
 from greencircle.demo.scenario import DEMO_PASSWORD, demo_organisations, load_demo, username_for
 from greencircle.energy import cli as energy_cli
+from greencircle.exchange import cli as exchange_cli
+from greencircle.mrv import cli as mrv_cli
+from greencircle.mrv.service import publish_factor_sets
+from greencircle.registry import cli as registry_cli
 from greencircle.storage import migrate
 
 app = typer.Typer(
@@ -34,6 +40,9 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(org_app, name="org")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(energy_cli.app, name="energy")
+app.add_typer(exchange_cli.app, name="exchange")
+app.add_typer(mrv_cli.app, name="mrv")
+app.add_typer(registry_cli.app, name="registry")
 
 
 @app.command()
@@ -51,6 +60,7 @@ def db_upgrade(revision: str = "heads") -> None:
     if revision in {"head", "heads"}:
         with cli_session() as session:
             AuditLog(session, signer_from(settings)).ensure_initialised()
+            publish_factor_sets(session, signer_from(settings))
     console.print(f"database at revision {revision}")
 
 
@@ -85,9 +95,20 @@ def demo_load() -> None:
         task = progress.add_task("organisations", total=len(specs))
         with cli_session() as session:
             counts = load_demo(session, lambda code: progress.advance(task))
+        task = progress.add_task("MRV 2025: data, reports, verification", total=30)
+        with cli_session() as session:
+            counts.update(
+                load_mrv_demo(
+                    session, signer_from(get_settings()), lambda code: progress.advance(task)
+                )
+            )
     status = console.status("demo: Chongqing industrial-park microgrid studies (8,760 h)")
     with status, cli_session() as session:
         counts.update(load_energy_demo(session, signer_from(get_settings())))
+    # After MRV (verified 2025 reports are the compliance obligations).
+    status = console.status("demo: registry 2025 compliance cycle (CN-CQ, CN-NATIONAL)")
+    with status, cli_session() as session:
+        counts.update(load_registry_demo(session, signer_from(get_settings())))
     console.print(f"added: {counts}")
 
 

@@ -370,3 +370,52 @@ class CashResult(Record):
     amount_minor: int
     balance_minor: int
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class InstrumentView(Record):
+    """One instrument series (reference data, public)."""
+
+    id: str
+    code: str
+    market_code: str
+    product: str
+    instrument_class: str
+    vintage: int | None
+    project_id: str | None
+    region: str | None
+    pollutant: str | None
+    unit: str
+    scale: int
+    issued: int  # serials issued so far (next_serial - 1)
+
+
+@dataclass(frozen=True)
+class SerialBlockView(Record):
+    """A current serial block of a holding (immutable range, readable form)."""
+
+    account_number: str
+    instrument_id: str
+    instrument_code: str
+    start: int
+    end: int
+    quantity: int
+    serials: str
+    last_tx_id: str
+    leaf_index: int | None
+
+
+@dataclass(frozen=True)
+class SurrenderView(Record):
+    """A past surrender for compliance."""
+
+    surrender_id: str
+    org_id: str
+    market_code: str
+    compliance_year: int
+    instrument_code: str
+    kind: str
+    quantity: int
+    tx_id: str
+    leaf_index: int | None
+    created_at: datetime

@@ -94,16 +94,19 @@ from greencircle.registry.results import (
     FreezeView,
     HoldResult,
     HoldView,
+    InstrumentView,
     LegView,
     PledgeView,
     RegionCompliance,
     RetirementResult,
+    SerialBlockView,
     SerialMoveView,
     SerialSearchResult,
     SettlementResult,
     ShortfallLine,
     ShortfallReport,
     SurrenderResult,
+    SurrenderView,
     TransferResult,
     TxResult,
 )
@@ -2387,6 +2390,25 @@ class RegistryService:
                 leaves.add(int(tx.leaf_index))
         return [self.poster.log.bundle(i) for i in sorted(leaves)]
 
+    def transaction_proof(self, actor: Actor, tx_id: str) -> dict[str, Any]:
+        """The receipt bundle of a posted transaction, for anyone who may see one of the
+        accounts it moved units from or to (holders, supervisors)."""
+        tx = self.repo.get(RegTransaction, tx_id)
+        if tx is None or tx.leaf_index is None:
+            raise RegistryNotFound(f"transaction {tx_id!r} not found")
+        for j in self.repo.legs(tx_id):
+            for aid in (j.debit_account_id, j.credit_account_id):
+                acc = self.repo.get(RegAccount, aid)
+                assert acc is not None
+                if acc.org_id is None and not actor.is_platform_admin:
+                    continue
+                try:
+                    self._require_visible(actor, acc)
+                except RegistryNotFound:
+                    continue
+                return self.poster.log.bundle(int(tx.leaf_index))
+        raise RegistryNotFound(f"transaction {tx_id!r} not found")
+
     def retirement_proof(self, actor: Actor, retirement_id: str) -> dict[str, Any]:
         """The receipt bundle of a retirement's log leaf."""
         r = self.retirement(actor, retirement_id)
@@ -2410,3 +2432,185 @@ class RegistryService:
         holder = org.name_zh if lang == "zh" else org.name_en
         proof_url = proof_url_template.format(leaf_index=r.leaf_index)
         return render_certificate(r, holder=holder, lang=lang, fmt=fmt, proof_url=proof_url)
+
+    # ======================================================================================
+    # listings (read-only views for the API, CLI and console; same scope rules)
+    # ======================================================================================
+    @staticmethod
+    def _instrument_view(inst: RegInstrument) -> InstrumentView:
+        return InstrumentView(
+            inst.id,
+            inst.code,
+            inst.market_code,
+            inst.product,
+            inst.instrument_class,
+            inst.vintage,
+            inst.project_id,
+            inst.region,
+            inst.pollutant,
+            inst.unit,
+            int(inst.scale),
+            int(inst.next_serial) - 1,
+        )
+
+    def instruments(
+        self, *, market_code: str | None = None, product: str | None = None
+    ) -> list[InstrumentView]:
+        """Instrument series created so far (public reference data), by code."""
+        stmt = select(RegInstrument).order_by(RegInstrument.code)
+        if market_code:
+            stmt = stmt.where(RegInstrument.market_code == market_code)
+        if product:
+            stmt = stmt.where(RegInstrument.product == product)
+        return [self._instrument_view(i) for i in self.repo.scalars(stmt)]
+
+    def resolve_instrument(self, ref: str) -> InstrumentView:
+        """An instrument by id or by code (``CN-CQ:CQEA:2025``); ``not_found``."""
+        inst = self.repo.get(RegInstrument, ref) or self.repo.instrument_by_code(ref)
+        if inst is None:
+            raise RegistryNotFound(f"instrument {ref!r} not found")
+        return self._instrument_view(inst)
+
+    def serial_blocks(
+        self, actor: Actor, account_number: str, instrument_id: str | None = None
+    ) -> list[SerialBlockView]:
+        """Current serial blocks of an account the actor may see (lowest first)."""
+        acc = self._account(account_number)
+        self._require_visible(actor, acc)
+        out = []
+        insts: dict[str, RegInstrument] = {}
+        for b in self.repo.blocks_of(acc.id, instrument_id):
+            if b.instrument_id not in insts:
+                insts[b.instrument_id] = self._instrument(b.instrument_id)
+            inst = insts[b.instrument_id]
+            tx = self.repo.transaction(b.last_tx_id)
+            start, end = int(b.start_serial), int(b.end_serial)
+            out.append(
+                SerialBlockView(
+                    acc.number,
+                    inst.id,
+                    inst.code,
+                    start,
+                    end,
+                    end - start + 1,
+                    Poster.serial_text(inst, b.origin, start, end),
+                    tx.id,
+                    None if tx.leaf_index is None else int(tx.leaf_index),
+                )
+            )
+        return out
+
+    def supervises_org(self, actor: Actor, org_id: str) -> bool:
+        """Whether ``actor`` supervises ``org_id``'s registry accounts (jurisdiction)."""
+        return actor.is_platform_admin or (
+            Perm.REGISTRY_SUPERVISE in actor.perms and actor.covers_path(self._org_path(org_id))
+        )
+
+    def transfers(self, actor: Actor, *, status: str | None = None) -> list[TransferResult]:
+        """Transfers sent or received by the actor's organisation, or (supervisors) by
+        organisations in their jurisdiction; oldest first."""
+        stmt = select(RegTransfer).order_by(RegTransfer.created_at, RegTransfer.id)
+        if status:
+            stmt = stmt.where(RegTransfer.status == status)
+        own = {a.id for a in self.repo.accounts_of(actor.org_id)}
+        out = []
+        rows: list[RegTransfer] = self.repo.scalars(stmt)
+        for tr in rows:
+            dst = self.repo.get(RegAccount, tr.to_account_id)
+            assert dst is not None
+            mine = tr.org_id == actor.org_id or tr.to_account_id in own
+            visible = (mine and Perm.REGISTRY_READ in actor.perms) or (
+                self.supervises_org(actor, tr.org_id)
+                or (dst.org_id is not None and self.supervises_org(actor, dst.org_id))
+            )
+            if visible:
+                out.append(self._transfer_result(tr.id))
+        return out
+
+    def retirements(self, actor: Actor, *, org_id: str | None = None) -> list[RetirementResult]:
+        """Retirements of the actor's organisation, or (supervisors) of organisations in
+        their jurisdiction; newest first."""
+        stmt = select(RegRetirement).order_by(
+            RegRetirement.created_at.desc(), RegRetirement.id.desc()
+        )
+        if org_id:
+            stmt = stmt.where(RegRetirement.org_id == org_id)
+        rows: list[RegRetirement] = self.repo.scalars(stmt)
+        return [
+            self._retirement_result(r)
+            for r in rows
+            if (r.org_id == actor.org_id and Perm.REGISTRY_READ in actor.perms)
+            or self.supervises_org(actor, r.org_id)
+        ]
+
+    def surrenders(
+        self, actor: Actor, *, org_id: str, market_code: str | None = None, year: int | None = None
+    ) -> list[SurrenderView]:
+        """Surrenders of an organisation (itself or its supervisors); oldest first."""
+        if org_id == actor.org_id:
+            actor.require(Perm.REGISTRY_READ)
+        elif not self.supervises_org(actor, org_id):
+            raise OutOfJurisdiction("this organisation is outside your jurisdiction")
+        stmt = (
+            select(RegSurrender)
+            .where(RegSurrender.org_id == org_id)
+            .order_by(RegSurrender.created_at, RegSurrender.id)
+        )
+        if market_code:
+            stmt = stmt.where(RegSurrender.market_code == market_code)
+        if year is not None:
+            stmt = stmt.where(RegSurrender.compliance_year == year)
+        out = []
+        rows: list[RegSurrender] = self.repo.scalars(stmt)
+        for s in rows:
+            tx = self.repo.transaction(s.tx_id)
+            out.append(
+                SurrenderView(
+                    s.id,
+                    s.org_id,
+                    s.market_code,
+                    int(s.compliance_year),
+                    self._instrument(s.instrument_id).code,
+                    s.kind,
+                    int(s.quantity),
+                    s.tx_id,
+                    None if tx.leaf_index is None else int(tx.leaf_index),
+                    as_utc(s.created_at),
+                )
+            )
+        return out
+
+    def freezes(self, actor: Actor, *, status: str | None = None) -> list[FreezeView]:
+        """Freezes on the actor's own accounts, or (supervisors) on accounts in scope."""
+        stmt = select(RegFreeze).order_by(RegFreeze.created_at, RegFreeze.id)
+        if status:
+            stmt = stmt.where(RegFreeze.status == status)
+        out = []
+        rows: list[RegFreeze] = self.repo.scalars(stmt)
+        for f in rows:
+            acc = self.repo.get(RegAccount, f.account_id)
+            assert acc is not None
+            own = acc.org_id == actor.org_id and Perm.REGISTRY_READ in actor.perms
+            if own or self._can_supervise_account(actor, acc):
+                out.append(self._freeze_view(f))
+        return out
+
+    def allocation_plans(
+        self, actor: Actor, *, market_code: str | None = None, year: int | None = None
+    ) -> list[AllocationPlanView]:
+        """Allocation plans of the regulator's jurisdiction (platform admins: all)."""
+        if not actor.is_platform_admin:
+            actor.require(Perm.REGISTRY_SUPERVISE)
+        stmt = select(RegAllocationPlan).order_by(
+            RegAllocationPlan.year.desc(), RegAllocationPlan.market_code, RegAllocationPlan.id
+        )
+        if market_code:
+            stmt = stmt.where(RegAllocationPlan.market_code == market_code)
+        if year is not None:
+            stmt = stmt.where(RegAllocationPlan.year == year)
+        rows: list[RegAllocationPlan] = self.repo.scalars(stmt)
+        return [
+            self.allocation_plan(actor, p.id)
+            for p in rows
+            if actor.covers_path(self.repo.jurisdiction_path(p.jurisdiction_code))
+        ]

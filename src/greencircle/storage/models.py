@@ -4,8 +4,18 @@ from greencircle.audit import models as audit_models
 from greencircle.auth import models as auth_models
 from greencircle.energy import models as energy_models
 from greencircle.jobs import models as job_models
-from greencircle.registry import models as registry_models  # noqa: F401
+from greencircle.mrv import models as mrv_models
+from greencircle.registry import models as registry_models
 from greencircle.storage import idempotency
 from greencircle.storage.base import Base
 
-__all__ = ["Base", "audit_models", "auth_models", "energy_models", "idempotency", "job_models"]
+__all__ = [
+    "Base",
+    "audit_models",
+    "auth_models",
+    "energy_models",
+    "idempotency",
+    "job_models",
+    "mrv_models",
+    "registry_models",
+]

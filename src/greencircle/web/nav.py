@@ -22,6 +22,8 @@ NAV: list[NavItem] = [
     NavItem("/console/organisations", "nav.organisations", Perm.ORG_READ),
     NavItem("/console/facilities", "nav.facilities", Perm.FACILITY_READ),
     NavItem("/console/jurisdictions", "nav.jurisdictions", Perm.DIRECTORY_READ),
+    NavItem("/console/mrv", "nav.mrv", Perm.MRV_READ),
+    NavItem("/console/registry", "nav.registry", Perm.REGISTRY_READ),
     NavItem("/console/energy", "nav.energy", Perm.ENERGY_READ),
     NavItem("/console/audit", "nav.audit_log"),
     NavItem("/console/access-log", "nav.access_log", Perm.ACCESS_LOG_READ),

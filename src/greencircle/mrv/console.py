@@ -1,0 +1,257 @@
+"""Console pages of MRV: overview and upload, reports with workflow and proofs, factors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from greencircle.api.deps import SessionDep
+from greencircle.auth.models import Facility, Organisation
+from greencircle.auth.roles import OrgType, Perm
+from greencircle.errors import Invalid, PlatformError
+from greencircle.mrv.factors import search
+from greencircle.mrv.models import REPORT_STATES
+from greencircle.mrv.service import MrvService
+from greencircle.web.console import ConsoleActor, check_csrf, page_lang, pages, render
+from greencircle.web.i18n import translate
+
+router = APIRouter(include_in_schema=False)
+CATEGORIES = ("fuel", "electricity", "heat")
+
+
+def _svc(request: Request, session: Any, actor: Any) -> MrvService:
+    return MrvService(session, actor, request.app.state.log_signer)
+
+
+def _chart(svc: MrvService, org_id: str, year: int, lang: str) -> dict[str, Any]:
+    monthly = svc.monthly_by_source(org_id, year)
+    periods = [f"{year}-{m:02d}" for m in range(1, 13)]
+    series = {
+        c: [float(Decimal(monthly.get(p, {}).get(c, "0"))) for p in periods] for c in CATEGORIES
+    }
+    intensity = svc.intensity(org_id, year)
+    by_fac: dict[str, dict[str, float]] = {}
+    units: dict[str, str] = {}
+    for row in intensity:
+        by_fac.setdefault(row["facility_id"], {})[row["period"]] = float(row["intensity"])
+        units[row["facility_id"]] = row["unit"]
+    codes = {
+        f.id: f.code
+        for f in svc.session.scalars(select(Facility).where(Facility.id.in_(list(by_fac))))
+    }
+    return {
+        "periods": periods,
+        "series": series,
+        "intensity": {
+            codes.get(fid, fid): [vals.get(p) for p in periods] for fid, vals in by_fac.items()
+        },
+        "intensity_units": {codes.get(fid, fid): u for fid, u in units.items()},
+        "labels": {
+            "monthly": translate(lang, "mrv.chart.monthly"),
+            "intensity": translate(lang, "mrv.chart.intensity"),
+            "tco2": "tCO2",
+            **{c: translate(lang, f"mrv.category.{c}") for c in CATEGORIES},
+        },
+    }
+
+
+@router.get("/console/mrv", response_class=HTMLResponse)
+def overview(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    year: Annotated[int, Query(ge=2000, le=2100)] = 2025,
+    status: Annotated[str | None, Query(max_length=24)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """My reports and uploads (enterprise) or the regional summary (others)."""
+    actor.require(Perm.MRV_READ)
+    svc = _svc(request, session, actor)
+    reports = svc.reports(year=year, status=status or None)
+    orgs = {
+        o.id: o
+        for o in session.scalars(
+            select(Organisation).where(Organisation.id.in_({r.org_id for r in reports}))
+        )
+    }
+    ctx: dict[str, Any] = {
+        "year": year,
+        "reports": reports,
+        "orgs": orgs,
+        "status": status or "",
+        "states": REPORT_STATES,
+        "error": error,
+    }
+    if actor.org_type == OrgType.ENTERPRISE:
+        ctx["uploads"] = svc.uploads(actor.org_id)[:10]
+        ctx["chart"] = _chart(svc, actor.org_id, year, _lang(request))
+        ctx["has_data"] = bool(svc.records(actor.org_id, year))
+    else:
+        ctx["summary"] = svc.region_summary(year)
+    return render(request, "mrv/overview.html", actor=actor, **ctx)
+
+
+def _lang(request: Request) -> str:
+    return page_lang(request)
+
+
+@router.post("/console/mrv/upload")
+async def upload(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Upload a CSV/XLSX/JSON file from the console; errors are shown on the page."""
+    check_csrf(request, csrf)
+    name = file.filename or "upload"
+    fmt = name.rsplit(".", 1)[-1].lower()
+    content = await file.read()
+    svc = _svc(request, session, actor)
+    try:
+        if fmt not in {"csv", "xlsx", "json"}:
+            raise Invalid("file must end in .csv, .xlsx or .json", code="mrv.format")
+        result = svc.ingest(actor.org_id, name, content, fmt)
+    except PlatformError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"message": str(exc.detail)}
+        return render(
+            request,
+            "mrv/upload_result.html",
+            actor=actor,
+            ok=False,
+            code=exc.code,
+            detail=detail,
+            result=None,
+            status_code=exc.status_code,
+        )
+    return render(
+        request,
+        "mrv/upload_result.html",
+        actor=actor,
+        ok=True,
+        code="",
+        detail={},
+        result=result,
+        status_code=201,
+    )
+
+
+@router.post("/console/mrv/reports")
+def create_report(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    year: Annotated[int, Form(ge=2000, le=2100)],
+) -> RedirectResponse:
+    """Open the draft report of my enterprise."""
+    check_csrf(request, csrf)
+    report = _svc(request, session, actor).create_report(actor.org_id, year)
+    return RedirectResponse(f"/console/mrv/reports/{report.id}", status_code=303)
+
+
+@router.get("/console/mrv/reports/{report_id}", response_class=HTMLResponse)
+def report_page(
+    request: Request, report_id: str, actor: ConsoleActor, session: SessionDep
+) -> HTMLResponse:
+    """A report: totals, workflow actions, records with proofs, history, findings, charts."""
+    svc = _svc(request, session, actor)
+    report = svc.report(report_id)
+    org = session.get(Organisation, report.org_id)
+    records = svc.records(report.org_id, report.year)
+    verifiers = list(
+        session.scalars(
+            select(Organisation)
+            .where(Organisation.org_type == OrgType.VERIFIER)
+            .order_by(Organisation.code)
+        )
+    )
+    verifier = session.get(Organisation, report.verifier_org_id) if report.verifier_org_id else None
+    return render(
+        request,
+        "mrv/report.html",
+        actor=actor,
+        report=report,
+        org=org,
+        records=records,
+        events=svc.events(report_id),
+        findings=svc.findings(report.org_id, report.year),
+        verifiers=verifiers,
+        verifier=verifier,
+        chart=_chart(svc, report.org_id, report.year, _lang(request)),
+        can_submit=Perm.MRV_SUBMIT in actor.perms and actor.org_id == report.org_id,
+        can_verify=Perm.MRV_VERIFY in actor.perms and actor.org_id == report.verifier_org_id,
+        can_supervise=Perm.MRV_SUPERVISE in actor.perms,
+    )
+
+
+@router.post("/console/mrv/reports/{report_id}/{action}")
+def report_action(
+    request: Request,
+    report_id: str,
+    action: str,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    comment: Annotated[str, Form(max_length=2000)] = "",
+    verifier_org_id: Annotated[str, Form(max_length=40)] = "",
+    record_id: Annotated[str, Form(max_length=80)] = "",
+    quantity: Annotated[str, Form(max_length=40)] = "",
+) -> RedirectResponse:
+    """Workflow buttons: submit, assign, adjust, verify, return, lock."""
+    check_csrf(request, csrf)
+    svc = _svc(request, session, actor)
+    if action == "submit":
+        svc.submit(report_id, comment)
+    elif action == "assign":
+        svc.assign(report_id, verifier_org_id)
+    elif action == "adjust":
+        svc.adjust(report_id, record_id, {"quantity": quantity}, comment)
+    elif action == "verify":
+        svc.verify(report_id, comment)
+    elif action == "return":
+        svc.return_report(report_id, comment)
+    elif action == "lock":
+        svc.lock(report_id, comment)
+    else:
+        raise Invalid(f"unknown action {action!r}", code="mrv.invalid_transition")
+    return RedirectResponse(f"/console/mrv/reports/{report_id}", status_code=303)
+
+
+@router.get("/console/mrv/factors", response_class=HTMLResponse)
+def factors_page(
+    request: Request,
+    actor: ConsoleActor,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    method: Annotated[str | None, Query(max_length=20)] = None,
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    """The emission factor library: search by fuel, region, year, source, status."""
+    limit = 25
+    result = search(
+        q or None,
+        method=method or None,
+        year=year,
+        status=status or None,
+        offset=(page - 1) * limit,
+        limit=limit,
+    )
+    return render(
+        request,
+        "mrv/factors.html",
+        actor=actor,
+        result=result,
+        q=q or "",
+        method=method or "",
+        year=year or "",
+        status=status or "",
+        page=page,
+        pages=pages(result.total, limit),
+    )

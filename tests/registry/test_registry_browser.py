@@ -1,0 +1,133 @@
+"""The registry console in a real browser: holdings, then a retirement certificate.
+
+A real server (uvicorn in a subprocess) serves a copy of the registry demo database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from greencircle.demo.registry import BENEFICIARY
+from greencircle.web.i18n import catalog
+from tests_support import DEMO_PASSWORD, TEST_SECRET, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(registry_template, tmp_path_factory) -> Iterator[str]:
+    path, var = registry_template
+    dest = tmp_path_factory.mktemp("registry-browser") / "registry.sqlite"
+    shutil.copy(path, dest)
+    port = free_port()
+    env = {
+        **os.environ,
+        "GREENCIRCLE_DATABASE_URL": f"sqlite:///{dest}",
+        "GREENCIRCLE_SECRET_KEY": TEST_SECRET,
+        "GREENCIRCLE_VAR_DIR": str(var),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "greencircle.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/v1/health", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                out = proc.communicate()[0].decode()
+                raise RuntimeError(f"server did not start:\n{out}") from None
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+    if proc.stdout:
+        proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError("Chromium missing: run `make system-deps`")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def test_holdings_and_a_retirement_certificate_in_both_languages(server, page):
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/console")
+    page.get_by_label("用户名").fill("cq-alu-01")
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(f"{server}/console")
+    zh = catalog("zh-CN")
+    page.get_by_role("navigation", name=zh["nav.label"]).get_by_role(
+        "link", name=zh["nav.registry"]
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(zh["registry.holdings.title"])
+    holdings = page.get_by_test_id("holdings")
+    expect(holdings).to_contain_text("CN-CQ.CQ-ALU-01")
+    expect(holdings).to_contain_text("CN-CQ:CQEA:2025")
+    expect(page.get_by_test_id("retire-form")).to_be_visible()
+
+    page.get_by_role("link", name=zh["registry.tab.retirements"]).click()
+    expect(page.get_by_test_id("retirements")).to_contain_text(BENEFICIARY)
+    with page.context.expect_page() as popup_info:
+        page.get_by_test_id("cert-zh-html").first.click(modifiers=["Control"])
+    cert = popup_info.value
+    cert.wait_for_load_state()
+    expect(cert.get_by_role("heading", level=1)).to_have_text("碳减排量注销证明")
+    expect(cert.locator("ul.serials li").first).to_contain_text("CN-CQ-CQEA-2025-AL2025-CN-CQ-")
+    proof = cert.locator("a[href*='/v1/audit/bundle/']")
+    expect(proof).to_have_count(1)
+    cert.close()
+
+    page.get_by_test_id("lang-en").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    en = catalog("en")
+    expect(page.get_by_role("heading", level=1)).to_have_text(en["registry.retirements.title"])
+    href = page.get_by_test_id("cert-en-html").first.get_attribute("href")
+    assert href
+    page.goto(f"{server}{href}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Certificate of Retirement")
+    expect(page.get_by_text(BENEFICIARY)).to_be_visible()
+    assert errors == []
