@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 
 from greencircle.storage import migrate
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
-from tests_support import Api, free_port, make_api
+from tests_support import Api, chromium, free_port, make_api
 
 
 class PostgresServer:
@@ -189,3 +189,10 @@ def engines() -> Iterator[Callable[[str], Any]]:
     yield make
     for engine in made:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium (Playwright) shared by the browser tests."""
+    with chromium() as b:
+        yield b

@@ -7,33 +7,17 @@ the page must raise no JavaScript error.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from greencircle.demo.energy import SITE
 from greencircle.web.i18n import catalog
-from tests_support import DEMO_PASSWORD, TEST_SECRET, free_port
+from tests_support import DEMO_PASSWORD, running_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 CHARTS = ("chart-dispatch", "chart-soc", "chart-monthly")
 
 pytestmark = pytest.mark.browser
@@ -44,47 +28,8 @@ def server(energy_template, tmp_path_factory) -> Iterator[str]:
     path, var = energy_template
     dest = tmp_path_factory.mktemp("energy-browser") / "energy.sqlite"
     shutil.copy(path, dest)
-    port = free_port()
-    env = {
-        **os.environ,
-        "GREENCIRCLE_DATABASE_URL": f"sqlite:///{dest}",
-        "GREENCIRCLE_SECRET_KEY": TEST_SECRET,
-        "GREENCIRCLE_VAR_DIR": str(var),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "greencircle.cli.main", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/v1/health", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                out = proc.communicate()[0].decode()
-                raise RuntimeError(f"server did not start:\n{out}") from None
-            time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-    if proc.stdout:
-        proc.stdout.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError("Chromium missing: run `make system-deps`")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    with running_server(f"sqlite:///{dest}", var) as base:
+        yield base
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from greencircle.audit.verify import verify_bundle
-from tests_support import DEMO_PASSWORD, TEST_SECRET, chromium, running_server
+from tests_support import DEMO_PASSWORD, TEST_SECRET, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -40,12 +40,6 @@ def server(tmp_path_factory) -> Iterator[str]:
     assert done.returncode == 0, done.stdout + done.stderr
     with running_server(url, tmp) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
@@ -84,13 +78,14 @@ def test_verified_report_with_charts_and_proofs(server, page, tmp_path):
         else page.content()
     )
     assert "调整记录" in history  # the verifier's adjustment is in the history
+    if os.environ.get("GREENCIRCLE_SCREENSHOTS"):
+        page.wait_for_timeout(1500)  # let the chart animation finish before the picture
+        page.screenshot(path=os.path.join(os.environ["GREENCIRCLE_SCREENSHOTS"], "mrv-zh.png"))
     with page.expect_download() as dl:
         page.locator("[data-testid^=proof-]").first.click()
     bundle = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
     assert bundle["event"]["type"] == "mrv.receipt"
     assert verify_bundle(bundle).ok
-    if os.environ.get("GREENCIRCLE_SCREENSHOTS"):
-        page.screenshot(path=os.path.join(os.environ["GREENCIRCLE_SCREENSHOTS"], "mrv-zh.png"))
     page.get_by_test_id("lang-en").click()
     expect(page.get_by_test_id("report-status")).to_have_text("Locked")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Annual emissions report 2025")

@@ -583,11 +583,12 @@ class MrvService:
             hi = min(lo + 1, len(values) - 1)
             return values[lo] + (values[hi] - values[lo]) * (pos - lo)
 
+        six = Decimal("0.000001")
         return SectorDistribution(
             org.sector,
-            "tCO2/unit",
-            pct(Decimal("0.05")),
-            pct(Decimal("0.95")),
+            "tCO2/unit of output",
+            pct(Decimal("0.05")).quantize(six),
+            pct(Decimal("0.95")).quantize(six),
             f"platform peers {year}, n={len(values)} facilities",
         )
 
