@@ -369,3 +369,26 @@ def test_factor_set_publications_are_logged_once(api):
         assert publish_factor_sets(session, state.log_signer) == 0  # idempotent
     finally:
         session.close()
+
+
+def test_findings_flag_jumps_and_missing_months_without_changing_data(api):
+    cq = api.org_id("CQ-ALU-01")
+    upload(
+        api,
+        "cq-alu-01",
+        cq,
+        rows(
+            "f1,CQ-ALU-01-F1,2025-01,electricity,CN-ETS,100,MWh",
+            "f2,CQ-ALU-01-F1,2025-02,electricity,CN-ETS,300,MWh",
+        ),
+    )
+    found = api.get(f"/v1/mrv/findings?org_id={cq}&year=2025", "cq-alu-01")
+    assert found.status_code == 200
+    codes = [f["code"] for f in found.json()]
+    assert "MRV-Q010" in codes  # +200 % month on month
+    assert codes.count("MRV-Q020") == 10  # March to December missing
+    jump = next(f for f in found.json() if f["code"] == "MRV-Q010")
+    assert jump["severity"] in {"warning", "error"} and "2025-02" in jump["message"]
+    recs = api.get(f"/v1/mrv/records?org_id={cq}&year=2025", "cq-alu-01").json()
+    assert [r["quantity"] for r in recs["items"]] == ["100", "300"]  # nothing was "fixed"
+    assert api.get(f"/v1/mrv/findings?org_id={cq}&year=2025", "sc-alu-01").status_code == 403

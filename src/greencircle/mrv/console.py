@@ -88,15 +88,11 @@ def overview(
     }
     if actor.org_type == OrgType.ENTERPRISE:
         ctx["uploads"] = svc.uploads(actor.org_id)[:10]
-        ctx["chart"] = _chart(svc, actor.org_id, year, _lang(request))
+        ctx["chart"] = _chart(svc, actor.org_id, year, page_lang(request))
         ctx["has_data"] = bool(svc.records(actor.org_id, year))
     else:
         ctx["summary"] = svc.region_summary(year)
     return render(request, "mrv/overview.html", actor=actor, **ctx)
-
-
-def _lang(request: Request) -> str:
-    return page_lang(request)
 
 
 @router.post("/console/mrv/upload")
@@ -183,7 +179,7 @@ def report_page(
         findings=svc.findings(report.org_id, report.year),
         verifiers=verifiers,
         verifier=verifier,
-        chart=_chart(svc, report.org_id, report.year, _lang(request)),
+        chart=_chart(svc, report.org_id, report.year, page_lang(request)),
         can_submit=Perm.MRV_SUBMIT in actor.perms and actor.org_id == report.org_id,
         can_verify=Perm.MRV_VERIFY in actor.perms and actor.org_id == report.verifier_org_id,
         can_supervise=Perm.MRV_SUPERVISE in actor.perms,

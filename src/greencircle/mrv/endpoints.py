@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -267,8 +269,6 @@ async def upload(
 @router.post("/records", status_code=201)
 def post_records(body: RecordsIn, svc: ServiceDep) -> dict[str, Any]:
     """Submit monthly activity records as JSON (all valid, or nothing is stored)."""
-    import json
-
     content = json.dumps({"records": body.records}, sort_keys=True).encode()
     return ingest_out(svc.ingest(body.org_id, "api.json", content, "json"))
 
@@ -336,10 +336,7 @@ def findings(
     year: Annotated[int, Query(ge=2000, le=2100)],
 ) -> list[dict[str, Any]]:
     """Plausibility findings of an organisation-year (findings, not silent fixes)."""
-    return [
-        f.__dict__ if hasattr(f, "__dict__") else {k: getattr(f, k) for k in f.__slots__}
-        for f in svc.findings(org_id, year)
-    ]
+    return [asdict(f) for f in svc.findings(org_id, year)]
 
 
 @router.get("/summary")
