@@ -392,3 +392,23 @@ def test_findings_flag_jumps_and_missing_months_without_changing_data(api):
     recs = api.get(f"/v1/mrv/records?org_id={cq}&year=2025", "cq-alu-01").json()
     assert [r["quantity"] for r in recs["items"]] == ["100", "300"]  # nothing was "fixed"
     assert api.get(f"/v1/mrv/findings?org_id={cq}&year=2025", "sc-alu-01").status_code == 403
+
+
+def test_region_chart_sums_the_scope_and_factor_filters(api):
+    cq, sc = api.org_id("CQ-POW-03"), api.org_id("SC-POW-03")
+    upload(api, "cq-pow-03", cq, rows("g1,CQ-POW-03-F1,2025-06,electricity,CN-ETS,10,MWh"))
+    upload(api, "sc-pow-03", sc, rows("g2,SC-POW-03-F1,2025-06,electricity,CN-ETS,20,MWh"))
+    for user, org in (("cq-pow-03", cq), ("sc-pow-03", sc)):
+        assert (
+            api.post("/v1/mrv/reports", user, json={"org_id": org, "year": 2025}).status_code == 201
+        )
+    api.client.cookies.clear()
+    api.client.post("/console/login", data={"username": "cq-eeb", "password": DEMO_PASSWORD})
+    html = api.client.get("/console/mrv?year=2025").text
+    data = json.loads(re.search(r'id="mrv-chart-data">(.*?)</script>', html, re.S).group(1))
+    june = data["series"]["electricity"][5]
+    assert abs(Decimal(str(june)) - CN_ETS_2022 * 10) < Decimal("1e-6")  # CQ only, not SC
+    page = api.client.get("/console/mrv/factors?region=CN-SW&year=2022").text
+    assert "cn-grid-stat/CN-SW/2022" in page and "cn-grid-stat/CN-NW/2022" not in page
+    page = api.client.get("/console/mrv/factors?source=GB/T%202589").text
+    assert "cn-fuel/diesel@" in page

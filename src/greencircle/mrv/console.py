@@ -27,13 +27,14 @@ def _svc(request: Request, session: Any, actor: Any) -> MrvService:
     return MrvService(session, actor, request.app.state.log_signer)
 
 
-def _chart(svc: MrvService, org_id: str, year: int, lang: str) -> dict[str, Any]:
-    monthly = svc.monthly_by_source(org_id, year)
+def _chart(svc: MrvService, org_id: str | None, year: int, lang: str) -> dict[str, Any]:
+    """Chart data: one enterprise (with intensity), or the actor's whole scope."""
+    monthly = svc.monthly_by_source(org_id, year) if org_id else svc.region_monthly(year)
     periods = [f"{year}-{m:02d}" for m in range(1, 13)]
     series = {
         c: [float(Decimal(monthly.get(p, {}).get(c, "0"))) for p in periods] for c in CATEGORIES
     }
-    intensity = svc.intensity(org_id, year)
+    intensity = svc.intensity(org_id, year) if org_id else []
     by_fac: dict[str, dict[str, float]] = {}
     units: dict[str, str] = {}
     for row in intensity:
@@ -92,6 +93,7 @@ def overview(
         ctx["has_data"] = bool(svc.records(actor.org_id, year))
     else:
         ctx["summary"] = svc.region_summary(year)
+        ctx["chart"] = _chart(svc, None, year, page_lang(request))
     return render(request, "mrv/overview.html", actor=actor, **ctx)
 
 
@@ -225,7 +227,9 @@ def factors_page(
     actor: ConsoleActor,
     q: Annotated[str | None, Query(max_length=100)] = None,
     method: Annotated[str | None, Query(max_length=20)] = None,
+    region: Annotated[str | None, Query(max_length=24)] = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    source: Annotated[str | None, Query(max_length=100)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
@@ -234,7 +238,9 @@ def factors_page(
     result = search(
         q or None,
         method=method or None,
+        region=region or None,
         year=year,
+        source=source or None,
         status=status or None,
         offset=(page - 1) * limit,
         limit=limit,
@@ -246,7 +252,9 @@ def factors_page(
         result=result,
         q=q or "",
         method=method or "",
+        region=region or "",
         year=year or "",
+        source=source or "",
         status=status or "",
         page=page,
         pages=pages(result.total, limit),

@@ -863,6 +863,19 @@ class MrvService:
         return self._move(report, ("verified",), "locked", "lock", comment)
 
     # -- summaries -----------------------------------------------------------------------
+    def region_monthly(self, year: int) -> dict[str, dict[str, str]]:
+        """``{period: {category: tCO2}}`` summed over the enterprises in the actor's scope."""
+        self.actor.require(Perm.MRV_READ)
+        visible = select(Organisation.id).where(org_scope_clause(self.actor))
+        stmt = select(
+            ActivityRecord.period, ActivityRecord.category, ActivityRecord.emissions_tco2
+        ).where(ActivityRecord.year == year, ActivityRecord.org_id.in_(visible))
+        out: dict[str, dict[str, Decimal]] = {}
+        for period, category, value in self.session.execute(stmt):
+            cell = out.setdefault(period, {})
+            cell[category] = cell.get(category, Decimal(0)) + Decimal(value)
+        return {p: {c: str(v) for c, v in cats.items()} for p, cats in sorted(out.items())}
+
     def region_summary(self, year: int, jurisdiction: str | None = None) -> dict[str, Any]:
         """Per-enterprise and per-province totals within the actor's scope."""
         self.actor.require(Perm.MRV_READ)
