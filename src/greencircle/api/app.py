@@ -26,6 +26,7 @@ from greencircle.auth.service import TokenCodec
 from greencircle.config import Settings, get_settings
 from greencircle.energy.console import router as energy_console_router
 from greencircle.energy.endpoints import router as energy_router
+from greencircle.exchange.endpoints import router as exchange_router
 from greencircle.jobs.endpoints import router as jobs_router
 from greencircle.jobs.runner import JobRunner
 from greencircle.mrv.console import router as mrv_console_router
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_router)
     app.include_router(energy_router)
     app.include_router(registry_router)
+    app.include_router(exchange_router)
     app.include_router(mrv_router)
     app.include_router(console_router)
     app.include_router(energy_console_router)

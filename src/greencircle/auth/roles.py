@@ -78,6 +78,9 @@ class Perm(StrEnum):
     MRV_SUPERVISE = "mrv.supervise"  # assign verifiers, lock verified reports
     ENERGY_READ = "energy.read"  # microgrid sites and studies
     ENERGY_MANAGE = "energy.manage"  # create sites, run studies
+    EXCHANGE_READ = "exchange.read"  # own orders and trades (market data is public)
+    EXCHANGE_TRADE = "exchange.trade"  # enter, amend and cancel own orders
+    EXCHANGE_OPERATE = "exchange.operate"  # operate the exchange (all orders, cancels)
 
 
 _EVERYONE = {Perm.DIRECTORY_READ, Perm.ORG_READ}
@@ -145,6 +148,14 @@ _MRV_ROLE_PERMS: dict[Role, set[Perm]] = {
     Role.VERIFIER: {Perm.MRV_READ, Perm.MRV_VERIFY},
 }
 ROLE_PERMS.update({r: ROLE_PERMS[r] | p for r, p in _MRV_ROLE_PERMS.items()})
+
+_EXCHANGE_ROLE_PERMS: dict[Role, set[Perm]] = {
+    Role.ENTERPRISE_ADMIN: {Perm.EXCHANGE_READ, Perm.EXCHANGE_TRADE},
+    Role.FINANCIAL_INSTITUTION: {Perm.EXCHANGE_READ, Perm.EXCHANGE_TRADE},
+    Role.EXCHANGE_OPERATOR: {Perm.EXCHANGE_READ, Perm.EXCHANGE_OPERATE},
+    Role.REGULATOR: {Perm.EXCHANGE_READ},
+}
+ROLE_PERMS.update({r: ROLE_PERMS[r] | p for r, p in _EXCHANGE_ROLE_PERMS.items()})
 
 
 def perms_for(roles: frozenset[Role]) -> frozenset[Perm]:

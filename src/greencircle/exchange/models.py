@@ -1,0 +1,118 @@
+"""Exchange tables: the command journal, orders and trades.
+
+Quantities are integers [t]; prices are integer ticks of the market's tick; money is in
+minor units of the market currency (``*_minor``). Times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from greencircle.kit.ids import new_id
+from greencircle.kit.timeutil import utcnow
+from greencircle.storage.base import Base
+
+__all__ = ["ExJournal", "ExOrder", "ExTrade"]
+
+#: 64-bit autoincrement key that is SQLite's rowid alias on SQLite.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ExJournal(Base):
+    """Append-only journal of accepted commands (new, cancel, amend), one row per command.
+
+    Written in the same transaction as the command's effects (orders, trades, registry
+    settlement), so a committed command is always journaled and vice versa.
+    """
+
+    __tablename__ = "ex_journal"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    market_code: Mapped[str] = mapped_column(String(24))
+    instrument_code: Mapped[str] = mapped_column(String(160))
+    command: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[str] = mapped_column(String(26), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor_user_id: Mapped[str] = mapped_column(String(26))
+    org_id: Mapped[str] = mapped_column(String(26))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExOrder(Base):
+    """An order of the continuous book and its current state.
+
+    ``status``: ``open`` (resting), ``filled``, ``cancelled`` (by the owner, an IOC / market
+    remainder, self-trade prevention). ``priority_seq`` is the journal sequence that gave
+    the order its time priority (its ``new``, or an ``amend`` that lost priority): resting
+    orders replayed in that order rebuild the book exactly.
+    """
+
+    __tablename__ = "ex_orders"
+    __table_args__ = (
+        UniqueConstraint("org_id", "client_order_id"),
+        Index("ix_ex_orders_book_status", "market_code", "instrument_code", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(26))
+    client_order_id: Mapped[str | None] = mapped_column(String(200))
+    market_code: Mapped[str] = mapped_column(String(24))
+    instrument_code: Mapped[str] = mapped_column(String(160))
+    instrument_id: Mapped[str] = mapped_column(String(26))
+    side: Mapped[str] = mapped_column(String(4))
+    kind: Mapped[str] = mapped_column(String(8))
+    tif: Mapped[str] = mapped_column(String(3))
+    price_ticks: Mapped[int | None] = mapped_column(BigInteger)
+    protection_ticks: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    open_quantity: Mapped[int] = mapped_column(BigInteger)
+    filled_quantity: Mapped[int] = mapped_column(BigInteger)
+    cancelled_quantity: Mapped[int] = mapped_column(BigInteger)
+    notional_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_minor: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    hold_id: Mapped[str | None] = mapped_column(String(26))
+    hold_open: Mapped[int] = mapped_column(BigInteger)
+    priority_seq: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExTrade(Base):
+    """A trade of the continuous book, settled delivery-versus-payment in its transaction."""
+
+    __tablename__ = "ex_trades"
+    __table_args__ = (Index("ix_ex_trades_book_time", "market_code", "instrument_code", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    market_code: Mapped[str] = mapped_column(String(24))
+    instrument_code: Mapped[str] = mapped_column(String(160))
+    price_ticks: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    notional_minor: Mapped[int] = mapped_column(BigInteger)
+    buy_order_id: Mapped[str] = mapped_column(String(26), index=True)
+    sell_order_id: Mapped[str] = mapped_column(String(26), index=True)
+    buyer_org_id: Mapped[str] = mapped_column(String(26), index=True)
+    seller_org_id: Mapped[str] = mapped_column(String(26), index=True)
+    aggressor: Mapped[str] = mapped_column(String(4))
+    buyer_fee_minor: Mapped[int] = mapped_column(BigInteger)
+    seller_fee_minor: Mapped[int] = mapped_column(BigInteger)
+    settlement_tx_id: Mapped[str] = mapped_column(String(26))
+    trade_date: Mapped[str] = mapped_column(String(10))
+    executed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
