@@ -10,6 +10,7 @@ import pytest
 from greencircle.auth.roles import OrgType, Role
 from greencircle.auth.seed import jurisdiction_rows
 from greencircle.demo.scenario import ENTERPRISES
+from greencircle.exchange import console as exchange_console
 from greencircle.mrv.models import REPORT_STATES
 from greencircle.web.i18n import LANGUAGES, catalog, negotiate
 from greencircle.web.nav import NAV
@@ -64,6 +65,13 @@ def test_every_key_used_in_templates_exists():
         "mrv.action.": {"create", "submit", "assign", "adjust", "verify", "return", "lock"},
         "mrv.category.": {"fuel", "electricity", "heat"},
         "mrv.severity.": {"info", "warning", "error"},
+        "exchange.outcome.": {"accepted", "rejected"},
+        "exchange.code.": set(exchange_console.RESULT_CODES),
+        "exchange.side.": set(exchange_console.SIDES),
+        "exchange.kind.": set(exchange_console.KINDS),
+        "exchange.tif.": set(exchange_console.TIFS),
+        "exchange.state.": set(exchange_console.ORDER_STATES),
+        "exchange.reason.": set(exchange_console.REASONS),
     }
     assert {k for k in used if k.endswith(".")} == set(domains)
     for prefix, values in domains.items():

@@ -26,6 +26,7 @@ from greencircle.auth.service import TokenCodec
 from greencircle.config import Settings, get_settings
 from greencircle.energy.console import router as energy_console_router
 from greencircle.energy.endpoints import router as energy_router
+from greencircle.exchange.console import router as exchange_console_router
 from greencircle.exchange.endpoints import router as exchange_router
 from greencircle.jobs.endpoints import router as jobs_router
 from greencircle.jobs.runner import JobRunner
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(energy_console_router)
     app.include_router(registry_console_router)
     app.include_router(mrv_console_router)
+    app.include_router(exchange_console_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         UnitOfWorkMiddleware,

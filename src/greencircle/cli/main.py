@@ -16,6 +16,7 @@ from greencircle.auth.service import DirectoryService
 from greencircle.cli.common import actor_for, cli_session, console, handle_errors, print_json
 from greencircle.config import get_settings
 from greencircle.demo.energy import load_energy_demo
+from greencircle.demo.exchange import load_exchange_demo
 from greencircle.demo.mrv import load_mrv_demo
 from greencircle.demo.registry import load_registry_demo
 from greencircle.demo.scenario import DEMO_PASSWORD, demo_organisations, load_demo, username_for
@@ -109,6 +110,10 @@ def demo_load() -> None:
     status = console.status("demo: registry 2025 compliance cycle (CN-CQ, CN-NATIONAL)")
     with status, cli_session() as session:
         counts.update(load_registry_demo(session, signer_from(get_settings())))
+    # After the registry (the traders' units and cash).
+    status = console.status("demo: exchange trading days (CN-CQ, CQEA 2025)")
+    with status, cli_session() as session:
+        counts.update(load_exchange_demo(session, signer_from(get_settings())))
     console.print(f"added: {counts}")
 
 

@@ -24,6 +24,7 @@ NAV: list[NavItem] = [
     NavItem("/console/jurisdictions", "nav.jurisdictions", Perm.DIRECTORY_READ),
     NavItem("/console/mrv", "nav.mrv", Perm.MRV_READ),
     NavItem("/console/registry", "nav.registry", Perm.REGISTRY_READ),
+    NavItem("/console/exchange", "nav.exchange", Perm.EXCHANGE_READ),
     NavItem("/console/energy", "nav.energy", Perm.ENERGY_READ),
     NavItem("/console/audit", "nav.audit_log"),
     NavItem("/console/access-log", "nav.access_log", Perm.ACCESS_LOG_READ),
