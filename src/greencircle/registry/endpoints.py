@@ -26,6 +26,7 @@ from greencircle.audit.keys import LogSigner
 from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
 from greencircle.errors import Forbidden, Invalid
+from greencircle.exchange.pricesource import ExchangePrices
 from greencircle.mrv.verified import DbVerifiedEmissions
 from greencircle.registry.markets import Market
 from greencircle.registry.results import (
@@ -89,8 +90,11 @@ READ_PERMS = frozenset(
 
 
 def service_for(session: Session, signer: LogSigner) -> RegistryService:
-    """The registry service with verified emissions from MRV (API, CLI, console, demo)."""
-    return RegistryService(session, signer, emissions=DbVerifiedEmissions(session))
+    """The registry service with verified emissions from MRV and prices from the exchange
+    (API, CLI, console, demo)."""
+    return RegistryService(
+        session, signer, emissions=DbVerifiedEmissions(session), prices=ExchangePrices(session)
+    )
 
 
 def registry_service(request: Request, session: SessionDep) -> RegistryService:
