@@ -129,8 +129,11 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def running_server(database_url: str, var_dir: Path) -> Iterator[str]:
-    """``greencircle serve`` in a subprocess on a free loopback port; yields its base URL."""
+def serving(database_url: str, var_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``greencircle serve`` in a subprocess on a free loopback port.
+
+    Yields the base URL and the process (a test may kill it); stops it afterwards.
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -138,10 +141,14 @@ def running_server(database_url: str, var_dir: Path) -> Iterator[str]:
         "GREENCIRCLE_SECRET_KEY": TEST_SECRET,
         "GREENCIRCLE_VAR_DIR": str(var_dir),
     }
+    # Output goes to a file: an unread pipe fills up under a burst of requests and blocks
+    # the server on its access log.
+    log_path = Path(var_dir) / f"server-{port}.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "greencircle.cli.main", "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -154,16 +161,60 @@ def running_server(database_url: str, var_dir: Path) -> Iterator[str]:
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                out = proc.communicate()[0].decode()
+                proc.wait(timeout=10)
+                log.close()
+                out = log_path.read_text(errors="replace")
                 raise RuntimeError(f"server did not start:\n{out}") from None
-            time.sleep(0.2)
+            time.sleep(0.1)
     try:
-        yield base
+        yield base, proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()
+        log.close()
+
+
+@contextmanager
+def running_server(database_url: str, var_dir: Path) -> Iterator[str]:
+    """:func:`serving`, yielding only the base URL."""
+    with serving(database_url, var_dir) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def demo_server(tmp: Path) -> Iterator[tuple[str, str]]:
+    """Run ``greencircle demo load`` on a fresh SQLite file, then serve it.
+
+    Yields the base URL and the output of ``demo load``.
+    """
+    url = f"sqlite:///{tmp / 'demo.sqlite'}"
+    env = {
+        **os.environ,
+        "GREENCIRCLE_DATABASE_URL": url,
+        "GREENCIRCLE_VAR_DIR": str(tmp),
+        "GREENCIRCLE_SECRET_KEY": TEST_SECRET,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "greencircle.cli.main", "demo", "load"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with running_server(url, tmp) as base:
+        yield base, done.stdout
+
+
+def console_login(api: Any, username: str, lang: str) -> Any:
+    """Sign in to the console through its form, with the language cookie set."""
+    api.client.cookies.clear()
+    api.client.cookies.set("gc_lang", lang)
+    r = api.client.post("/console/login", data={"username": username, "password": DEMO_PASSWORD})
+    assert r.status_code == 200, r.text
+    assert r.url.path == "/console"
+    return r
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -14,44 +13,9 @@ from greencircle.demo.energy import DEMO_SITE_CODE, DEMO_STUDIES
 from greencircle.energy.console import CHART_LABEL_KEYS, COST_KEYS, STATUSES, fmt
 from greencircle.energy.service import KPI_TABLE
 from greencircle.web.i18n import LANGUAGES, catalog
-from tests_support import DEMO_PASSWORD
+from tests_support import console_login, visible_text
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
-
-
-class TextOnly(HTMLParser):
-    """Visible text of a page (script and style skipped), plus labelling attributes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._skip = tag in {"script", "style"}
-        for name, value in attrs:
-            if name in {"title", "aria-label", "placeholder", "alt"} and value:
-                self.parts.append(value)
-
-    def handle_endtag(self, tag: str) -> None:
-        self._skip = False
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def visible_text(page: str) -> str:
-    parser = TextOnly()
-    parser.feed(page)
-    return "\n".join(p.strip() for p in parser.parts if p.strip())
-
-
-def login(api: Any, username: str, lang: str) -> None:
-    api.client.cookies.clear()
-    api.client.cookies.set("gc_lang", lang)
-    r = api.client.post("/console/login", data={"username": username, "password": DEMO_PASSWORD})
-    assert r.status_code == 200 and r.url.path == "/console"
 
 
 def demo_ids(api: Any) -> tuple[str, list[str]]:
@@ -103,7 +67,7 @@ def test_english_pages_have_no_chinese_and_chinese_pages_no_english_ui(energy_ap
         if len(v) > 3 and not k.startswith("lang.") and "{" not in v
     }
     for lang in LANGUAGES:
-        login(api, user, lang)
+        console_login(api, user, lang)
         for path in paths:
             r = api.client.get(path)
             assert r.status_code == 200, (lang, path, r.text[:300])
@@ -122,7 +86,7 @@ def test_english_pages_have_no_chinese_and_chinese_pages_no_english_ui(energy_ap
 def test_study_page_shows_the_saved_result_and_chart_data_in_the_page_language(energy_api, lang):
     api = energy_api
     _site_id, study_ids = demo_ids(api)
-    login(api, "cq-che-01", lang)
+    console_login(api, "cq-che-01", lang)
     for study_id in study_ids:
         result = api.get(f"/v1/energy/studies/{study_id}/result", "cq-che-01").json()
         page = api.client.get(f"/console/energy/studies/{study_id}").text
@@ -148,7 +112,7 @@ def test_study_page_shows_the_saved_result_and_chart_data_in_the_page_language(e
 def test_site_page_lists_studies_and_compare_shows_them_side_by_side(energy_api):
     api = energy_api
     site_id, study_ids = demo_ids(api)
-    login(api, "cq-eeb", "en")
+    console_login(api, "cq-eeb", "en")
     page = api.client.get(f"/console/energy/sites/{site_id}").text
     for label in DEMO_STUDIES:
         assert html.escape(label) in page
@@ -167,18 +131,18 @@ def test_site_page_lists_studies_and_compare_shows_them_side_by_side(energy_api)
 def test_energy_pages_respect_scope_and_permissions(energy_api):
     api = energy_api
     site_id, study_ids = demo_ids(api)
-    login(api, "sc-che-01", "en")
+    console_login(api, "sc-che-01", "en")
     assert DEMO_SITE_CODE not in api.client.get("/console/energy").text
     for path in (f"/console/energy/sites/{site_id}", f"/console/energy/studies/{study_ids[0]}"):
         r = api.client.get(path)
         assert r.status_code == 403 and "org_out_of_scope" in r.text, path
-    login(api, "sc-eed", "en")
+    console_login(api, "sc-eed", "en")
     r = api.client.get(f"/console/energy/studies/{study_ids[0]}")
     assert r.status_code == 403
-    login(api, "bank-cq-01", "en")
+    console_login(api, "bank-cq-01", "en")
     assert 'href="/console/energy"' not in api.client.get("/console").text
     assert api.client.get("/console/energy").status_code == 403
-    login(api, "cq-che-01", "en")
+    console_login(api, "cq-che-01", "en")
     assert 'href="/console/energy"' in api.client.get("/console").text
     api.client.cookies.clear()
     assert api.client.get("/console/energy").url.path == "/console/login"
@@ -203,7 +167,7 @@ def test_pages_of_user_supplied_factors_and_failed_runs_render(energy_api, monke
     r = api.post(f"{url}&async=true&label=broken", "cq-che-01", json=small_spec()).json()
     assert wait_job(api, r["job_id"], "cq-che-01")["status"] == "failed"
     for lang in LANGUAGES:
-        login(api, "cq-che-01", lang)
+        console_login(api, "cq-che-01", lang)
         page = api.client.get(f"/console/energy/studies/{plain}")
         assert page.status_code == 200
         assert 'data-testid="grid-factor"' not in page.text

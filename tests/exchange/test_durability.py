@@ -8,17 +8,10 @@ conserved with every participant's balance equal to what the stored trades imply
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,48 +21,12 @@ from greencircle.audit.keys import signer_from
 from greencircle.exchange import FastBook, Side, STPMode
 from greencircle.exchange.models import ExOrder, ExTrade
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
-from tests_support import DEMO_PASSWORD, TEST_SECRET, free_port, make_settings
+from tests_support import DEMO_PASSWORD, make_settings, serving
 
 from .ex_support import BUYER, INSTRUMENT, SELLER, Market, fund, org_id
 
 UNITS0 = {SELLER: 50_000, BUYER: 50_000}
 CASH0 = {SELLER: 50_000_000, BUYER: 50_000_000}
-
-
-@contextmanager
-def server(database_url: str, var_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``greencircle serve`` in a subprocess; yields its base URL and the process."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "GREENCIRCLE_DATABASE_URL": database_url,
-        "GREENCIRCLE_SECRET_KEY": TEST_SECRET,
-        "GREENCIRCLE_VAR_DIR": str(var_dir),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "greencircle.cli.main", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/v1/health", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("server did not start") from None
-            time.sleep(0.1)
-    try:
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _token(client: httpx.Client, username: str) -> str:
@@ -194,7 +151,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_order_or_trade(databases, tmp_p
         orgs = {"cq-cem-01": mkt.org(SELLER), "cq-ste-01": mkt.org(BUYER)}
         commands = _commands(2000)
 
-        with server(url, var) as (base, proc):
+        with serving(url, var) as (base, proc):
             with httpx.Client(base_url=base, timeout=10) as c:
                 tokens = {u: _token(c, u) for u in orgs}
             burst = Burst(base, tokens, commands)
@@ -240,7 +197,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_order_or_trade(databases, tmp_p
         expected = _replay(stream, orgs)
 
         # -- restart on the same database: the rebuilt book equals the expected one
-        with server(url, var) as (base, _proc), httpx.Client(base_url=base, timeout=10) as c:
+        with serving(url, var) as (base, _proc), httpx.Client(base_url=base, timeout=10) as c:
             r = c.get("/v1/exchange/markets/CN-CQ/instruments/CQEA:2025/depth?levels=all")
             assert r.status_code == 200, r.text
             got = r.json()

@@ -5,38 +5,20 @@ limit order through the form, finds it in "my orders" and cancels it."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests_support import DEMO_PASSWORD, TEST_SECRET, running_server
+from tests_support import DEMO_PASSWORD, demo_server
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("exchange-e2e")
-    url = f"sqlite:///{tmp / 'demo.sqlite'}"
-    env = {
-        **os.environ,
-        "GREENCIRCLE_DATABASE_URL": url,
-        "GREENCIRCLE_VAR_DIR": str(tmp),
-        "GREENCIRCLE_SECRET_KEY": TEST_SECRET,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "greencircle.cli.main", "demo", "load"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "exchange_trades" in done.stdout
-    with running_server(url, tmp) as base:
+    with demo_server(tmp_path_factory.mktemp("exchange-e2e")) as (base, out):
+        assert "exchange_trades" in out
         yield base
 
 

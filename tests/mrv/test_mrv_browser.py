@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,30 +13,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from greencircle.audit.verify import verify_bundle
-from tests_support import DEMO_PASSWORD, TEST_SECRET, running_server
+from tests_support import DEMO_PASSWORD, demo_server
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("mrv-e2e")
-    url = f"sqlite:///{tmp / 'demo.sqlite'}"
-    env = {
-        **os.environ,
-        "GREENCIRCLE_DATABASE_URL": url,
-        "GREENCIRCLE_VAR_DIR": str(tmp),
-        "GREENCIRCLE_SECRET_KEY": TEST_SECRET,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "greencircle.cli.main", "demo", "load"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    with running_server(url, tmp) as base:
+    with demo_server(tmp_path_factory.mktemp("mrv-e2e")) as (base, out):
+        assert "verified" in out
         yield base
 
 

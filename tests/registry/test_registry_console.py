@@ -4,8 +4,6 @@ CSRF, scope checks."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -20,47 +18,12 @@ from greencircle.registry.console import (
 )
 from greencircle.registry.markets import STATUSES as DATA_STATUSES
 from greencircle.web.i18n import LANGUAGES, catalog
-from tests_support import DEMO_PASSWORD
+from tests_support import console_login, visible_text
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 CQEA = "CN-CQ:CQEA:2025"
 KINDS = ("issue", "allocation", "transfer", "hold_post", "settle_dvp", "surrender", "retire")
 KINDS += ("cancel", "pledge_enforce", "deposit", "withdraw")
-
-
-class TextOnly(HTMLParser):
-    """Visible text of a page (script and style skipped), plus labelling attributes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._skip = tag in {"script", "style"}
-        for name, value in attrs:
-            if name in {"title", "aria-label", "placeholder", "alt"} and value:
-                self.parts.append(value)
-
-    def handle_endtag(self, tag: str) -> None:
-        self._skip = False
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def visible_text(page: str) -> str:
-    parser = TextOnly()
-    parser.feed(page)
-    return "\n".join(p.strip() for p in parser.parts if p.strip())
-
-
-def login(api: Any, username: str, lang: str) -> None:
-    api.client.cookies.clear()
-    api.client.cookies.set("gc_lang", lang)
-    r = api.client.post("/console/login", data={"username": username, "password": DEMO_PASSWORD})
-    assert r.status_code == 200 and r.url.path == "/console"
 
 
 def csrf_of(page: str) -> str:
@@ -120,7 +83,7 @@ def test_pages_in_both_languages_without_mixing(reg_api, user):
         if len(v) > 3 and not k.startswith("lang.") and "{" not in v
     }
     for lang in LANGUAGES:
-        login(api, user, lang)
+        console_login(api, user, lang)
         assert 'href="/console/registry"' in api.client.get("/console").text
         for path in pages_for(user):
             r = api.client.get(path)
@@ -138,7 +101,7 @@ def test_pages_in_both_languages_without_mixing(reg_api, user):
 
 def test_holdings_show_the_balances_of_the_api(reg_api):
     api = reg_api
-    login(api, "cq-che-02", "en")
+    console_login(api, "cq-che-02", "en")
     page = api.client.get("/console/registry").text
     line = next(
         b
@@ -156,7 +119,7 @@ def test_holdings_show_the_balances_of_the_api(reg_api):
 
 def test_blocks_and_serial_search_pages(reg_api):
     api = reg_api
-    login(api, "cq-eeb", "en")
+    console_login(api, "cq-eeb", "en")
     alu = "CN-CQ.CQ-ALU-01"
     page = api.client.get(f"/console/registry/blocks?account={alu}&instrument={quote(CQEA)}").text
     blocks = api.get(f"/v1/registry/accounts/{alu}/blocks", "cq-eeb").json()["items"]
@@ -179,7 +142,7 @@ def test_blocks_and_serial_search_pages(reg_api):
 
 def test_compliance_pages_for_a_regulator_and_an_enterprise(reg_api):
     api = reg_api
-    login(api, "cq-eeb", "en")
+    console_login(api, "cq-eeb", "en")
     page = api.client.get("/console/registry/compliance?market=CN-CQ&year=2025").text
     region = api.get(
         "/v1/registry/compliance/regions/CN-CQ?market=CN-CQ&year=2025", "cq-eeb"
@@ -189,7 +152,7 @@ def test_compliance_pages_for_a_regulator_and_an_enterprise(reg_api):
     assert page.count("<tr data-status=") == region["entities"] == 8
     assert 'data-testid="districts"' in page and "Changshou" in page
     assert 'data-testid="shortfalls"' in page or catalog("en")["registry.shortfalls.none"] in page
-    login(api, "cq-cem-03", "zh-CN")
+    console_login(api, "cq-cem-03", "zh-CN")
     page = api.client.get("/console/registry/compliance?year=2025").text
     st = api.get("/v1/registry/compliance/status?market=CN-CQ&year=2025", "cq-cem-03").json()
     assert f'data-status="{st["status"]}"' in page
@@ -199,7 +162,7 @@ def test_compliance_pages_for_a_regulator_and_an_enterprise(reg_api):
 
 def test_retirements_page_links_certificates_and_proofs(reg_api):
     api = reg_api
-    login(api, "cq-alu-01", "en")
+    console_login(api, "cq-alu-01", "en")
     page = api.client.get("/console/registry/retirements").text
     (ret,) = api.get("/v1/registry/retirements", "cq-alu-01").json()["items"]
     assert BENEFICIARY in page
@@ -217,7 +180,7 @@ def test_retirements_page_links_certificates_and_proofs(reg_api):
 
 def test_transfer_and_retire_forms_need_csrf_and_report_rejections(reg_api):
     api = reg_api
-    login(api, "cq-alu-01", "en")
+    console_login(api, "cq-alu-01", "en")
     page = api.client.get("/console/registry").text
     assert 'data-testid="transfer-form"' in page and 'data-testid="retire-form"' in page
     token = csrf_of(page)
@@ -239,14 +202,14 @@ def test_transfer_and_retire_forms_need_csrf_and_report_rejections(reg_api):
     assert r.status_code == 200 and r.url.path == "/console/registry/retirements"
     assert "Console Conference 2026" in r.text and 'data-testid="done"' in r.text
     # no forms for a regulator looking at someone else's holdings
-    login(api, "cq-eeb", "en")
+    console_login(api, "cq-eeb", "en")
     other = api.client.get("/console/registry?org=CQ-ALU-01").text
     assert "transfer-form" not in other and "CN-CQ.CQ-ALU-01" in other
 
 
 def test_pledge_register_page_and_actions(reg_api):
     api = reg_api
-    login(api, "bank-cq-01", "en")
+    console_login(api, "bank-cq-01", "en")
     page = api.client.get("/console/registry/pledges").text
     assert PLEDGE_REFERENCE in page and "Yangtze Green Commercial Bank" in page
     (pledge,) = api.get("/v1/registry/pledges", "bank-cq-01").json()["items"]
@@ -255,23 +218,23 @@ def test_pledge_register_page_and_actions(reg_api):
     r = api.client.post(action, data={"csrf": csrf_of(page)})
     assert r.status_code == 200 and catalog("en")["registry.pledge_status.released"] in r.text
     assert api.get("/v1/registry/pledges", "bank-cq-01").json()["items"][0]["status"] == "released"
-    login(api, "bank-sc-01", "en")
+    console_login(api, "bank-sc-01", "en")
     assert PLEDGE_REFERENCE not in api.client.get("/console/registry/pledges").text
-    login(api, "cq-eeb", "zh-CN")
+    console_login(api, "cq-eeb", "zh-CN")
     assert PLEDGE_REFERENCE in api.client.get("/console/registry/pledges").text
 
 
 def test_registry_pages_respect_scope_and_permissions(reg_api):
     api = reg_api
-    login(api, "cq-cem-01", "en")
+    console_login(api, "cq-cem-01", "en")
     r = api.client.get("/console/registry?org=CQ-CEM-02")
     assert r.status_code == 403 and "out_of_jurisdiction" in r.text
     r = api.client.get(f"/console/registry/blocks?account={quote('CN-CQ.CQ-CEM-02')}")
     assert r.status_code == 404
-    login(api, "sc-eed", "en")
+    console_login(api, "sc-eed", "en")
     assert api.client.get("/console/registry?org=CQ-CEM-02").status_code == 403
     for user in ("ver-cq-01", "settle-01"):
-        login(api, user, "en")
+        console_login(api, user, "en")
         assert 'href="/console/registry"' not in api.client.get("/console").text
         r = api.client.get("/console/registry")
         assert r.status_code == 403 and "permission_denied" in r.text

@@ -14,7 +14,7 @@ from greencircle.exchange import console as exchange_console
 from greencircle.mrv.models import REPORT_STATES
 from greencircle.web.i18n import LANGUAGES, catalog, negotiate
 from greencircle.web.nav import NAV
-from tests_support import DEMO_PASSWORD, visible_text
+from tests_support import console_login, visible_text
 
 TEMPLATES = Path(__file__).parents[2] / "src/greencircle/web/templates"
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
@@ -27,15 +27,6 @@ PAGES = [
     "/console/access-log",
     "/console/audit",
 ]
-
-
-def console_login(api, username: str, lang: str):
-    api.client.cookies.clear()
-    api.client.cookies.set("gc_lang", lang)
-    r = api.client.post("/console/login", data={"username": username, "password": DEMO_PASSWORD})
-    assert r.status_code == 200
-    assert r.url.path == "/console"
-    return r
 
 
 def test_catalogs_have_the_same_keys_and_placeholders():

@@ -256,11 +256,9 @@ class OrderBook(Protocol):
     @property
     def stp_mode(self) -> STPMode:
         """The self-trade prevention mode of this book."""
-        ...
 
     def submit(self, order: Order) -> Result:
         """Match ``order`` against the book, then rest, cancel or reject its remainder."""
-        ...
 
     def place(
         self,
@@ -273,38 +271,29 @@ class OrderBook(Protocol):
         tif: TimeInForce = TimeInForce.GTC,
     ) -> Result:
         """``submit(Order(...))`` without building the :class:`Order` (the fast path)."""
-        ...
 
     def cancel(self, order_id: str) -> Result:
         """Cancel a resting order (``UNKNOWN_ORDER`` for unknown or finished orders)."""
-        ...
 
     def amend(
         self, order_id: str, *, price_ticks: int | None = None, quantity: int | None = None
     ) -> Result:
         """Change a resting order's price and/or open quantity (see module notes)."""
-        ...
 
     def best_bid(self) -> int | None:
         """Best bid price [ticks], or ``None`` when there is no bid."""
-        ...
 
     def best_ask(self) -> int | None:
         """Best ask price [ticks], or ``None`` when there is no ask."""
-        ...
 
     def depth(self, levels: int | None = None) -> Depth:
         """Best ``levels`` price levels per side (all when ``None``)."""
-        ...
 
     def resting(self, side: Side) -> list[RestingOrder]:
         """All resting orders of a side in priority order (best price, then oldest)."""
-        ...
 
     def get(self, order_id: str) -> RestingOrder | None:
         """The resting order with this id, or ``None``."""
-        ...
 
     def __len__(self) -> int:
         """Number of resting orders."""
-        ...

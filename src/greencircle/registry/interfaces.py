@@ -12,7 +12,6 @@ class VerifiedEmissionsSource(Protocol):
 
     def verified_emissions(self, org_id: str, year: int) -> Decimal | None:
         """Verified emissions [tCO2e] of ``org_id`` for ``year``, or ``None`` if not verified."""
-        ...
 
 
 class PriceSource(Protocol):
@@ -22,7 +21,6 @@ class PriceSource(Protocol):
         self, market_code: str, product: str, start: datetime, end: datetime
     ) -> Decimal | None:
         """Average price [currency minor units per whole unit] over ``[start, end)``."""
-        ...
 
 
 class NoEmissions:
