@@ -32,6 +32,7 @@ def free_port() -> int:
 
 def make_settings(url: str, tmp: Path, **overrides: Any) -> Settings:
     """Settings for a test app on ``url``."""
+    overrides.setdefault("exchange_enforce_hours", False)
     return Settings(database_url=url, var_dir=tmp, secret_key=TEST_SECRET, **overrides)
 
 
@@ -140,6 +141,8 @@ def serving(database_url: str, var_dir: Path) -> Iterator[tuple[str, subprocess.
         "GREENCIRCLE_DATABASE_URL": database_url,
         "GREENCIRCLE_SECRET_KEY": TEST_SECRET,
         "GREENCIRCLE_VAR_DIR": str(var_dir),
+        # tests run on any day at any hour: trading hours are tested at service level
+        "GREENCIRCLE_EXCHANGE_ENFORCE_HOURS": "false",
     }
     # Output goes to a file: an unread pipe fills up under a burst of requests and blocks
     # the server on its access log.

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1, description="[s]")
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="[h]")
+    exchange_enforce_hours: bool = Field(
+        default=True,
+        description="Refuse exchange commands outside trading hours and on holidays "
+        "(exchange/data/calendar.toml). Off only for tests and replays of old days.",
+    )
     log_origin: str = Field(
         default="greencircle.local/audit-log",
         description="Origin line of the transparency log's checkpoints (its identity).",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from greencircle.audit.keys import LogSigner
+from greencircle.audit.keys import LogSigner, signer_from
 from greencircle.auth.models import Organisation, User, UserRole
 from greencircle.auth.policy import Actor
 from greencircle.auth.service import actor_for_user
@@ -20,6 +21,7 @@ from greencircle.registry.integrity import verify_ledger
 from greencircle.registry.models import RegAccount, RegBalance, RegInstrument
 from greencircle.registry.service import AllocationInput, RegistryService
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
+from tests_support import Api, make_api, make_settings
 
 T = TypeVar("T")
 
@@ -104,9 +106,16 @@ class Market:
     """A demo database with funded traders, the exchange service and balance helpers."""
 
     def __init__(
-        self, url: str, *, signer: LogSigner = SIGNER, fee_bps: str | None = None, lot: int = 1
+        self,
+        url: str,
+        *,
+        signer: LogSigner = SIGNER,
+        fee_bps: str | None = None,
+        lot: int = 1,
+        enforce_hours: bool = False,
     ) -> None:
         self.url = url
+        self.enforce_hours = enforce_hours
         self.signer = signer
         self.engine = make_engine(url)
         self.factory = make_session_factory(self.engine)
@@ -147,7 +156,12 @@ class Market:
         session = self.factory()
         try:
             svc = ExchangeService(
-                session, self.signer, self.books, rules=self.rules, clock=self.clock
+                session,
+                self.signer,
+                self.books,
+                rules=self.rules,
+                clock=self.clock,
+                enforce_hours=self.enforce_hours,
             )
             return self.books.transact(session, lambda: fn(svc))
         finally:
@@ -184,3 +198,33 @@ class Market:
     def violations(self) -> list[str]:
         with unit_of_work(self.factory) as s:
             return verify_ledger(s)
+
+
+def funded_api(
+    databases: Any, tmp_path: Any, *, units: dict[str, int], cash_minor: dict[str, int]
+) -> Iterator[Api]:
+    """An API over a new demo database, organisations funded as :func:`fund` does."""
+    url = databases.new("sqlite", "demo")
+    fund(url, signer_from(make_settings(url, tmp_path)), units=units, cash_minor=cash_minor)
+    yield from make_api(url, tmp_path)
+
+
+def demo_api(databases: Any, tmp_path: Any, *loaders: Callable[..., Any]) -> Iterator[Api]:
+    """An API over a new demo database with the demo ``loaders`` run and committed."""
+    for api in make_api(databases.new("sqlite", "demo"), tmp_path):
+        state = api.client.app.state
+        for load in loaders:
+            session = state.session_factory()
+            try:
+                load(session, state.log_signer)
+                session.commit()
+            finally:
+                session.close()
+        yield api
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a console form."""
+    m = re.search(r'name="csrf" value="(\w+)"', html)
+    assert m is not None
+    return m.group(1)

@@ -7,24 +7,21 @@ from typing import Any
 
 import pytest
 
-from greencircle.audit.keys import signer_from
-from tests_support import Api, make_api, make_settings
+from tests_support import Api
 
-from .ex_support import BUYER, SELLER, fund
+from .ex_support import BUYER, SELLER, funded_api
 
 BOOK = "/v1/exchange/markets/CN-CQ/instruments/CQEA:2025"
 
 
 @pytest.fixture
 def xapi(databases, tmp_path) -> Iterator[Api]:
-    url = databases.new("sqlite", "demo")
-    fund(
-        url,
-        signer_from(make_settings(url, tmp_path)),
+    yield from funded_api(
+        databases,
+        tmp_path,
         units={SELLER: 10_000, BUYER: 1_000},
         cash_minor={BUYER: 10_000_000, SELLER: 100_000},
     )
-    yield from make_api(url, tmp_path)
 
 
 def order(side: str, price: str | None, quantity: int, **kw: Any) -> dict[str, Any]:
@@ -62,7 +59,7 @@ def test_order_entry_trades_and_market_data(xapi: Api) -> None:
 def test_rejections_and_idempotency(xapi: Api) -> None:
     r = xapi.post("/v1/exchange/orders", "cq-ste-01", json=order("buy", "50.001", 1))
     assert (r.status_code, r.json()["error"]) == (422, "exchange.off_tick_price")
-    r = xapi.post("/v1/exchange/orders", "cq-ste-01", json=order("buy", "99999.00", 99_999))
+    r = xapi.post("/v1/exchange/orders", "cq-ste-01", json=order("buy", "999.00", 5_000))
     assert (r.status_code, r.json()["error"]) == (422, "exchange.insufficient_funds")
     r = xapi.post("/v1/exchange/orders", "cq-ste-01", json=order("buy", "50", 1.5))
     assert r.status_code == 422

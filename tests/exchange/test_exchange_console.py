@@ -12,7 +12,9 @@ from greencircle.demo.exchange import load_exchange_demo
 from greencircle.demo.mrv import load_mrv_demo
 from greencircle.demo.registry import load_registry_demo
 from greencircle.web.i18n import catalog
-from tests_support import DEMO_PASSWORD, Api, make_api, visible_text
+from tests_support import Api, console_login, visible_text
+
+from .ex_support import csrf_of, demo_api
 
 PAGE = "/console/exchange/CN-CQ/CQEA:2025"
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
@@ -20,35 +22,13 @@ CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 
 @pytest.fixture
 def xapi(databases, tmp_path) -> Iterator[Api]:
-    for api in make_api(databases.new("sqlite", "demo"), tmp_path):
-        state = api.client.app.state
-        for load in (load_mrv_demo, load_registry_demo, load_exchange_demo):
-            session = state.session_factory()
-            try:
-                load(session, state.log_signer)
-                session.commit()
-            finally:
-                session.close()
-        yield api
-
-
-def login(api: Api, user: str, lang: str) -> None:
-    api.client.cookies.clear()
-    api.client.cookies.set("gc_lang", lang)
-    r = api.client.post("/console/login", data={"username": user, "password": DEMO_PASSWORD})
-    assert r.status_code == 200 and r.url.path == "/console", user
-
-
-def csrf_of(html: str) -> str:
-    m = re.search(r'name="csrf" value="(\w+)"', html)
-    assert m is not None
-    return m.group(1)
+    yield from demo_api(databases, tmp_path, load_mrv_demo, load_registry_demo, load_exchange_demo)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_pages_for_trader_and_regulator_in_both_languages(xapi: Api, lang: str) -> None:
     for user, trader in (("cq-ste-02", True), ("cq-eeb", False)):
-        login(xapi, user, lang)
+        console_login(xapi, user, lang)
         home = xapi.client.get("/console")
         assert 'href="/console/exchange"' in home.text, user
         overview = xapi.client.get("/console/exchange")
@@ -83,7 +63,7 @@ def test_pages_for_trader_and_regulator_in_both_languages(xapi: Api, lang: str) 
 
 
 def test_place_reject_and_cancel_through_the_console(xapi: Api) -> None:
-    login(xapi, "cq-ste-02", "en")
+    console_login(xapi, "cq-ste-02", "en")
     page = xapi.client.get(PAGE)
     form = {"csrf": csrf_of(page.text), "side": "buy", "kind": "limit", "tif": "GTC"}
     r = xapi.client.post(f"{PAGE}/orders", data=form | {"price": "37.00", "quantity": "10"})
@@ -96,7 +76,7 @@ def test_place_reject_and_cancel_through_the_console(xapi: Api) -> None:
     assert f'data-testid="cancel-{order_id}"' in r.text
 
     # rejections are shown in the page language, nothing is stored
-    login(xapi, "cq-ste-02", "zh-CN")
+    console_login(xapi, "cq-ste-02", "zh-CN")
     page = xapi.client.get(PAGE)
     form["csrf"] = csrf_of(page.text)
     r = xapi.client.post(f"{PAGE}/orders", data=form | {"price": "10.00", "quantity": "5"})
@@ -121,11 +101,11 @@ def test_place_reject_and_cancel_through_the_console(xapi: Api) -> None:
     assert r.url.params["result"] == "order_not_open"
 
     # another participant cannot cancel it (404), a regulator cannot trade (403)
-    login(xapi, "cq-ste-01", "en")
+    console_login(xapi, "cq-ste-01", "en")
     csrf = csrf_of(xapi.client.get(PAGE).text)
     r = xapi.client.post(f"{PAGE}/orders/{order_id}/cancel", data={"csrf": csrf})
     assert r.status_code == 404
-    login(xapi, "cq-eeb", "en")
+    console_login(xapi, "cq-eeb", "en")
     csrf = csrf_of(xapi.client.get("/console").text)
     r = xapi.client.post(f"{PAGE}/orders", data=form | {"csrf": csrf, "quantity": "1"})
     assert r.status_code == 403

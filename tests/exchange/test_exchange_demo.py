@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
+from fractions import Fraction
+
 from sqlalchemy import func, select
 
+from greencircle.demo.crossborder import load_crossborder_demo
 from greencircle.demo.exchange import load_exchange_demo
+from greencircle.demo.exchange_modes import load_exchange_modes_demo
 from greencircle.demo.mrv import load_mrv_demo
 from greencircle.demo.registry import load_registry_demo
-from greencircle.exchange.models import ExOrder, ExTrade
+from greencircle.exchange.models import ExFxRate, ExOrder, ExTrade
 from greencircle.exchange.service import BookRegistry, ExchangeService
 from greencircle.registry.integrity import verify_ledger
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
@@ -67,5 +73,75 @@ def test_exchange_demo_trades_and_is_idempotent(databases) -> None:
             assert depth["bids"][0]["price"] < depth["asks"][0]["price"]
             bars = ExchangeService(s, SIGNER, books).ohlc("CN-CQ", "CQEA:2025")["bars"]
             assert [b["date"] for b in bars] == sorted({d for d, _p, _q in TRADES})
+    finally:
+        engine.dispose()
+
+
+def test_crossborder_demo_settles_a_kzt_buyer_with_a_pvp_leg(databases) -> None:
+    engine = make_engine(databases.new("sqlite", "demo"))
+    factory = make_session_factory(engine)
+    try:
+        for load in (load_mrv_demo, load_registry_demo, load_exchange_demo):
+            with unit_of_work(factory) as s:
+                load(s, SIGNER)
+        with unit_of_work(factory) as s:
+            counts = load_crossborder_demo(s, SIGNER)
+        assert counts == {"crossborder_orders": 3, "crossborder_trades": 2}
+        with unit_of_work(factory) as s:
+            assert set(load_crossborder_demo(s, SIGNER).values()) == {0}
+            kz = org_id(s, "KZ-ENT-01")
+            trades = s.scalars(select(ExTrade).where(ExTrade.buyer_org_id == kz)).all()
+            assert [(int(t.price_ticks), int(t.quantity)) for t in trades] == [
+                (6000, 1500),
+                (6100, 500),
+            ]
+            rate = Decimal(s.get(ExFxRate, trades[0].fx_rate_id).rate)  # type: ignore[union-attr]
+            cny = sum(int(t.notional_minor) + int(t.buyer_fee_minor) for t in trades)
+            kzt = sum(int(t.buyer_paid_minor or 0) for t in trades)
+            # the buyer paid the KZT equivalent of its CNY cost, rounded up once
+            assert kzt == math.ceil(Fraction(cny) / Fraction(rate))
+            assert {t.buyer_currency for t in trades} == {"KZT"}
+            assert verify_ledger(s) == []
+    finally:
+        engine.dispose()
+
+
+def test_exchange_modes_demo_runs_auction_listed_block_and_call(databases) -> None:
+    engine = make_engine(databases.new("sqlite", "demo"))
+    factory = make_session_factory(engine)
+    try:
+        for load in (load_mrv_demo, load_registry_demo, load_exchange_demo):
+            with unit_of_work(factory) as s:
+                load(s, SIGNER)
+        with unit_of_work(factory) as s:
+            counts = load_exchange_modes_demo(s, SIGNER)
+        # auction: 4 winning bids; listed: 1 take; block: 1; call: 1 seller x 2 buyers
+        assert counts == {
+            "auction_trades": 4,
+            "listed_trades": 1,
+            "block_trades": 1,
+            "call_trades": 2,
+        }
+        with unit_of_work(factory) as s:
+            assert set(load_exchange_modes_demo(s, SIGNER).values()) == {0}
+            rows = s.execute(
+                select(ExTrade.mode, ExTrade.price_ticks, ExTrade.quantity, ExTrade.sets_close)
+                .where(ExTrade.trade_date == "2026-07-08", ExTrade.market_code == "CN-CQ")
+                .order_by(ExTrade.mode, ExTrade.quantity.desc())
+            ).all()
+            got = [(m, int(p), int(q), bool(c)) for m, p, q, c in rows]
+            # hand-computed: uniform price 37.50 for 8,000 + 6,000 + 5,000 + 1,000 t;
+            # call auction max volume 400 t at 4,000.00 (least imbalance among 3,900-4,000)
+            assert got == [
+                ("auction", 3750, 8000, False),
+                ("auction", 3750, 6000, False),
+                ("auction", 3750, 5000, False),
+                ("auction", 3750, 1000, False),
+                ("block", 3800, 120_000, False),
+                ("call", 400_000, 250, True),
+                ("call", 400_000, 150, True),
+                ("listed", 3920, 300, True),
+            ]
+            assert verify_ledger(s) == []
     finally:
         engine.dispose()

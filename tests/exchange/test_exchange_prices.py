@@ -90,6 +90,7 @@ def test_shortfall_fines_use_exchange_prices_in_the_demo(tmp_path, monkeypatch):
         notional, volume = c.execute(
             text(
                 "SELECT sum(notional_minor), sum(quantity) FROM ex_trades WHERE market_code='CN-CQ'"
+                " AND instrument_code LIKE 'CN-CQ:CQEA:%'"  # allowances, not pollutant rights
                 " AND executed_at >= :a AND executed_at < :b"
             ),
             {"a": start.replace("T", " ")[:19], "b": end.replace("T", " ")[:19]},

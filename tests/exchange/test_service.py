@@ -202,15 +202,26 @@ def test_self_trade_prevention_cancels_the_newest(mkt: Market) -> None:
         assert sess.get(ExOrder, s.order["id"]).status == "open"  # type: ignore[union-attr]
 
 
-def test_amend_within_reservation(mkt: Market) -> None:
+def test_amend_tops_up_or_releases_the_reservation(mkt: Market) -> None:
     b = mkt.place(BUYER_U, side="buy", price="50.00", quantity=10)
     oid = b.order["id"]
     up = mkt.run(lambda svc: svc.amend(mkt.actor(BUYER_U), oid, price="50.01"))
-    assert (up.ok, up.code) == (False, "amend_exceeds_reservation")
+    assert (up.ok, up.code) == (True, "amended")
+    assert mkt.held(CASH_B, CASH) == 5001 * 10 + _fee(5001 * 10)
+    # 3,000 t at 50.01 costs more than the buyer's CNY 100,000: refused, nothing changes
+    big = mkt.run(lambda svc: svc.amend(mkt.actor(BUYER_U), oid, quantity=3_000))
+    assert (big.ok, big.code) == (False, "insufficient_funds")
+    assert mkt.held(CASH_B, CASH) == 5001 * 10 + _fee(5001 * 10)
     down = mkt.run(lambda svc: svc.amend(mkt.actor(BUYER_U), oid, price="49.00", quantity=8))
     assert (down.code, down.order["open_quantity"], down.order["price"]) == ("amended", 8, "49.00")
     assert mkt.held(CASH_B, CASH) == 4900 * 8 + _fee(4900 * 8)
     s = mkt.place(SELLER_U, side="sell", price="49.50", quantity=8)
+    more = mkt.run(lambda svc: svc.amend(mkt.actor(SELLER_U), s.order["id"], quantity=10_001))
+    assert (more.ok, more.code) == (False, "insufficient_units")
+    grown = mkt.run(lambda svc: svc.amend(mkt.actor(SELLER_U), s.order["id"], quantity=9))
+    assert (grown.code, mkt.held(UNITS_S, INSTRUMENT)) == ("amended", 9)
+    shrunk = mkt.run(lambda svc: svc.amend(mkt.actor(SELLER_U), s.order["id"], quantity=8))
+    assert (shrunk.code, mkt.held(UNITS_S, INSTRUMENT)) == ("amended", 8)
     cross = mkt.run(lambda svc: svc.amend(mkt.actor(SELLER_U), s.order["id"], price="49.00"))
     assert (cross.code, [t["quantity"] for t in cross.trades]) == ("filled", [8])
 

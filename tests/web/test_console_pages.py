@@ -63,6 +63,7 @@ def test_every_key_used_in_templates_exists():
         "exchange.tif.": set(exchange_console.TIFS),
         "exchange.state.": set(exchange_console.ORDER_STATES),
         "exchange.reason.": set(exchange_console.REASONS),
+        "exchange.tab.": {"book", "block", "auctions", "settlement", "surveillance"},
     }
     assert {k for k in used if k.endswith(".")} == set(domains)
     for prefix, values in domains.items():

@@ -26,8 +26,16 @@ from greencircle.auth.service import TokenCodec
 from greencircle.config import Settings, get_settings
 from greencircle.energy.console import router as energy_console_router
 from greencircle.energy.endpoints import router as energy_router
+from greencircle.exchange.agreement_console import router as agreement_console_router
+from greencircle.exchange.agreement_endpoints import router as agreement_router
+from greencircle.exchange.auction_console import router as auction_console_router
+from greencircle.exchange.auction_endpoints import router as auction_router
 from greencircle.exchange.console import router as exchange_console_router
 from greencircle.exchange.endpoints import router as exchange_router
+from greencircle.exchange.fx_endpoints import router as fx_router
+from greencircle.exchange.settlement_console import router as settlement_console_router
+from greencircle.exchange.surveillance_console import router as surveillance_console_router
+from greencircle.exchange.surveillance_endpoints import router as surveillance_router
 from greencircle.jobs.endpoints import router as jobs_router
 from greencircle.jobs.runner import JobRunner
 from greencircle.mrv.console import router as mrv_console_router
@@ -131,12 +139,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(energy_router)
     app.include_router(registry_router)
     app.include_router(exchange_router)
+    app.include_router(agreement_router)
+    app.include_router(auction_router)
+    app.include_router(fx_router)
+    app.include_router(surveillance_router)
     app.include_router(mrv_router)
     app.include_router(console_router)
     app.include_router(energy_console_router)
     app.include_router(registry_console_router)
     app.include_router(mrv_console_router)
     app.include_router(exchange_console_router)
+    app.include_router(settlement_console_router)
+    app.include_router(agreement_console_router)
+    app.include_router(auction_console_router)
+    app.include_router(surveillance_console_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         UnitOfWorkMiddleware,

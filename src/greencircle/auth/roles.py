@@ -81,6 +81,9 @@ class Perm(StrEnum):
     EXCHANGE_READ = "exchange.read"  # own orders and trades (market data is public)
     EXCHANGE_TRADE = "exchange.trade"  # enter, amend and cancel own orders
     EXCHANGE_OPERATE = "exchange.operate"  # operate the exchange (all orders, cancels)
+    EXCHANGE_AUCTION = "exchange.auction"  # an authority's own auctions (create, run)
+    EXCHANGE_SURVEIL = "exchange.surveil"  # market surveillance alerts (own jurisdiction)
+    EXCHANGE_FX = "exchange.fx"  # record FX rate snapshots, settlement reports
 
 
 _EVERYONE = {Perm.DIRECTORY_READ, Perm.ORG_READ}
@@ -152,8 +155,14 @@ ROLE_PERMS.update({r: ROLE_PERMS[r] | p for r, p in _MRV_ROLE_PERMS.items()})
 _EXCHANGE_ROLE_PERMS: dict[Role, set[Perm]] = {
     Role.ENTERPRISE_ADMIN: {Perm.EXCHANGE_READ, Perm.EXCHANGE_TRADE},
     Role.FINANCIAL_INSTITUTION: {Perm.EXCHANGE_READ, Perm.EXCHANGE_TRADE},
-    Role.EXCHANGE_OPERATOR: {Perm.EXCHANGE_READ, Perm.EXCHANGE_OPERATE},
-    Role.REGULATOR: {Perm.EXCHANGE_READ},
+    Role.EXCHANGE_OPERATOR: {
+        Perm.EXCHANGE_READ,
+        Perm.EXCHANGE_OPERATE,
+        Perm.EXCHANGE_SURVEIL,
+        Perm.EXCHANGE_FX,
+    },
+    Role.REGULATOR: {Perm.EXCHANGE_READ, Perm.EXCHANGE_AUCTION, Perm.EXCHANGE_SURVEIL},
+    Role.SETTLEMENT_BANK: {Perm.EXCHANGE_FX},
 }
 ROLE_PERMS.update({r: ROLE_PERMS[r] | p for r, p in _EXCHANGE_ROLE_PERMS.items()})
 

@@ -15,8 +15,10 @@ from greencircle.audit.service import AuditLog
 from greencircle.auth.service import DirectoryService
 from greencircle.cli.common import actor_for, cli_session, console, handle_errors, print_json
 from greencircle.config import get_settings
+from greencircle.demo.crossborder import load_crossborder_demo
 from greencircle.demo.energy import load_energy_demo
 from greencircle.demo.exchange import load_exchange_demo
+from greencircle.demo.exchange_modes import load_exchange_modes_demo, scan_demo_days
 from greencircle.demo.mrv import load_mrv_demo
 from greencircle.demo.registry import load_registry_demo
 from greencircle.demo.scenario import DEMO_PASSWORD, demo_organisations, load_demo, username_for
@@ -114,6 +116,15 @@ def demo_load() -> None:
     status = console.status("demo: exchange trading days (CN-CQ, CQEA 2025)")
     with status, cli_session() as session:
         counts.update(load_exchange_demo(session, signer_from(get_settings())))
+    status = console.status("demo: auction, listed, block and call-auction trades (CN-CQ)")
+    with status, cli_session() as session:
+        counts.update(load_exchange_modes_demo(session, signer_from(get_settings())))
+    status = console.status("demo: cross-border trade (SCO ITMOs bought in KZT)")
+    with status, cli_session() as session:
+        counts.update(load_crossborder_demo(session, signer_from(get_settings())))
+    status = console.status("demo: end-of-day surveillance scans")
+    with status, cli_session() as session:
+        counts.update(scan_demo_days(session, signer_from(get_settings())))
     console.print(f"added: {counts}")
 
 

@@ -100,6 +100,22 @@ DEMO_ORDERS: list[tuple[str, list[tuple[str, str, str, int, str]]]] = [
 ]
 
 
+def demo_actor(session: Session, username: str) -> Actor:
+    """The actor of a base-demo user (``LookupError`` if the base demo is not loaded)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise LookupError(f"load the base demo first: user {username} missing")
+    return actor_for_user(user, auth_method="demo", token_id="")
+
+
+def demo_org_id(session: Session, code: str) -> str:
+    """The id of a base-demo organisation (``LookupError`` if the base demo is not loaded)."""
+    oid = session.scalar(select(Organisation.id).where(Organisation.code == code))
+    if oid is None:
+        raise LookupError(f"load the base demo first: organisation {code} missing")
+    return str(oid)
+
+
 def _open_at(day: str, n: int) -> datetime:
     """10:00 Asia/Shanghai (02:00 UTC) of ``day`` plus ``n`` × 7 minutes."""
     start = datetime.fromisoformat(day).replace(hour=2, tzinfo=UTC)
@@ -127,17 +143,12 @@ def load_exchange_demo(session: Session, signer: LogSigner) -> dict[str, int]:
         raise LookupError("load the registry demo first: no CN-CQ allocation")
 
     def actor(username: str) -> Actor:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise LookupError(f"load the base demo first: user {username} missing")
-        return actor_for_user(user, auth_method="demo", token_id="")
+        return demo_actor(session, username)
 
     first = _open_at(DEMO_ORDERS[0][0], 0) - timedelta(hours=1)
     bank = RegistryService(session, signer, clock=lambda: first)
     for code, amount in DEPOSITS_FEN.items():
-        org_id = session.scalar(select(Organisation.id).where(Organisation.code == code))
-        if org_id is None:
-            raise LookupError(f"load the base demo first: organisation {code} missing")
+        org_id = demo_org_id(session, code)
         bank.deposit(
             actor("settle-01"),
             org_id=org_id,

@@ -1,4 +1,8 @@
-"""``greencircle exchange``: the matching engine from the command line.
+"""``greencircle exchange``: the matching engine and end-of-day operations.
+
+``fx-rate`` (settlement bank: record a rate snapshot), ``settlement`` (end-of-day report
+per settlement bank and currency, or one's own statement) and ``surveil`` (surveillance
+scan of a market and day) run the same services as the HTTP API, ``--as`` a user.
 
 Contract::
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
@@ -27,14 +32,30 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
-from greencircle.cli.common import err_console, handle_errors
+from greencircle.audit.keys import signer_from
+from greencircle.auth.roles import Perm
+from greencircle.cli.common import (
+    actor_for,
+    cli_session,
+    console,
+    err_console,
+    handle_errors,
+    print_json,
+)
+from greencircle.config import get_settings
 from greencircle.exchange import make_book
 from greencircle.exchange.errors import PriceInvalid, ReplayFileUnreadable
+from greencircle.exchange.fx import FxError, FxService
 from greencircle.exchange.prices import PriceScale
 from greencircle.exchange.replay import ReplayStats, replay
+from greencircle.exchange.surveillance import SurveillanceService
 
-app = typer.Typer(help="Exchange: order book matching.", no_args_is_help=True)
+app = typer.Typer(
+    help="Exchange: order book matching, FX snapshots, settlement reports, surveillance.",
+    no_args_is_help=True,
+)
 
 #: Show a progress bar (on a terminal) for ORDERS files at least this big [bytes].
 PROGRESS_MIN_BYTES = 8 << 20
@@ -144,3 +165,125 @@ def replay_command(
         highlight=False,
         soft_wrap=True,
     )
+
+
+# ==========================================================================================
+# end-of-day operations (settlement banks, the exchange operator, regulators)
+# ==========================================================================================
+AsUser = Annotated[str, typer.Option("--as", help="act as this platform user")]
+Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise FxError(
+            f"{text!r} is not an ISO 8601 time", code="exchange.fx_bad_validity"
+        ) from None
+    if value.tzinfo is None:
+        raise FxError(f"{text!r} needs a UTC offset", code="exchange.fx_bad_validity")
+    return value
+
+
+@app.command("fx-rate")
+@handle_errors
+def fx_rate(
+    as_user: AsUser,
+    base: Annotated[str, typer.Option("--base", help="funding currency, e.g. KZT")],
+    rate: Annotated[str, typer.Option("--rate", help="quote currency per 1 base (decimal)")],
+    source: Annotated[str, typer.Option("--source", help="where the rate comes from")],
+    valid_from: Annotated[str, typer.Option("--valid-from", help="ISO 8601 with offset")],
+    valid_until: Annotated[str, typer.Option("--valid-until", help="ISO 8601 with offset")],
+    quote: Annotated[str, typer.Option("--quote")] = "CNY",
+    status: Annotated[str, typer.Option("--status")] = "confirmed",
+    as_json: Json = False,
+) -> None:
+    """Record an FX rate snapshot (settlement bank; logged, immutable)."""
+    with cli_session() as session:
+        row = FxService(session, signer_from(get_settings())).record_rate(
+            actor_for(session, as_user),
+            base=base.upper(),
+            quote=quote.upper(),
+            rate=rate,
+            source=source,
+            status=status,
+            valid_from=_when(valid_from),
+            valid_until=_when(valid_until),
+        )
+    if as_json:
+        print_json(row)
+    else:
+        console.print(
+            f"{row['base']}/{row['quote']} {row['rate']} valid {row['valid_from']} – "
+            f"{row['valid_until']} (id {row['id']}, log leaf {row['leaf_index']})",
+            highlight=False,
+        )
+
+
+@app.command("settlement")
+@handle_errors
+def settlement(
+    as_user: AsUser,
+    trade_date: Annotated[str, typer.Option("--date", help="trading date YYYY-MM-DD")],
+    market: Annotated[str | None, typer.Option("--market")] = None,
+    gross: Annotated[bool, typer.Option("--gross", help="gross lines only, no netting")] = False,
+    as_json: Json = False,
+) -> None:
+    """End-of-day settlement report per settlement bank and currency (banks, operator);
+    other users get their own statement."""
+    with cli_session() as session:
+        svc = FxService(session, signer_from(get_settings()))
+        actor = actor_for(session, as_user)
+        banker = Perm.EXCHANGE_FX in actor.perms or Perm.EXCHANGE_OPERATE in actor.perms
+        data = (
+            svc.settlement_report(actor, trade_date, market=market, netted=not gross)
+            if banker
+            else svc.statement(actor, trade_date)
+        )
+    if as_json:
+        print_json(data)
+        return
+    groups = data.get("groups") or [
+        {"settlement_bank": "", "currency": "", "participants": data["lines"]}
+    ]
+    table = Table(title=f"settlement {trade_date} (minor units)")
+    for col in ("bank", "currency", "participant", "debit", "credit", "net"):
+        table.add_column(col, justify="right" if col in ("debit", "credit", "net") else "left")
+    for g in groups:
+        for p in g["participants"]:
+            table.add_row(
+                g["settlement_bank"],
+                g["currency"] or p.get("currency", ""),
+                p.get("org_code", ""),
+                str(p["debit_minor"]),
+                str(p["credit_minor"]),
+                str(p.get("net_minor", "")),
+            )
+    console.print(table)
+
+
+@app.command("surveil")
+@handle_errors
+def surveil(
+    as_user: AsUser,
+    market: Annotated[str, typer.Option("--market")],
+    trade_date: Annotated[str, typer.Option("--date", help="trading date YYYY-MM-DD")],
+    as_json: Json = False,
+) -> None:
+    """Run the end-of-day surveillance scan of a market (operator, regulators)."""
+    with cli_session() as session:
+        items = SurveillanceService(session, signer_from(get_settings())).scan(
+            actor_for(session, as_user), market, trade_date
+        )
+    if as_json:
+        print_json(items)
+        return
+    table = Table(title=f"surveillance {market} {trade_date}: {len(items)} alert(s)")
+    for col in ("kind", "severity", "participant", "new", "message"):
+        table.add_column(col)
+    for a in items:
+        table.add_row(
+            a["kind"], a["severity"], a.get("org_code") or "", str(a["new"]), a["message"]
+        )
+    console.print(table)

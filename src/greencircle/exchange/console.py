@@ -56,6 +56,13 @@ RESULT_CODES = (
     "insufficient_funds",
     "insufficient_units",
     "order_not_open",
+    "market_closed",
+    "resale_restricted",
+    "position_limit_exceeded",
+    "fx_not_supported",
+    "fx_rate_unavailable",
+    "fx_liquidity",
+    "amend_exceeds_reservation",
     "other",
 )
 ORDER_STATES = ("open", "filled", "cancelled")
@@ -73,17 +80,31 @@ KINDS = ("limit", "market")
 TIFS = ("GTC", "IOC", "FOK")
 
 
-def _short(market: str, code: str) -> str:
+def short_code(market: str, code: str) -> str:
     """Instrument code without the market prefix (``CQEA:2025``)."""
     prefix = f"{market}:"
     return code[len(prefix) :] if code.startswith(prefix) else code
 
 
-def _href(market: str, code: str) -> str:
-    return f"/console/exchange/{quote(market)}/{quote(_short(market, code), safe=':')}"
+def labels(lang: str, prefix: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``(value, translated label)`` pairs; the label key is ``prefix + value``."""
+    return [(v, translate(lang, f"{prefix}{v}")) for v in values]
 
 
-def _can_trade(actor: Actor) -> bool:
+def local_when(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO 8601 time in the platform's local time zone (``""`` for none)."""
+    if not value:
+        return ""
+    return to_local(datetime.fromisoformat(value)).strftime(fmt)
+
+
+def book_href(market: str, code: str) -> str:
+    """The console page of an instrument's continuous book."""
+    return f"/console/exchange/{quote(market)}/{quote(short_code(market, code), safe=':')}"
+
+
+def can_trade(actor: Actor) -> bool:
+    """Whether ``actor`` may enter orders (the trade forms are shown)."""
     return Perm.EXCHANGE_TRADE in actor.perms
 
 
@@ -99,12 +120,19 @@ def _instruments(svc: ExchangeService) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for inst in rows:
         fmt = svc.rules[inst.market_code].scale.format
-        conds = (ExTrade.market_code == inst.market_code, ExTrade.instrument_code == inst.code)
+        conds = (
+            ExTrade.market_code == inst.market_code,
+            ExTrade.instrument_code == inst.code,
+            ExTrade.sets_close.is_(True),
+        )
         last_day = svc.session.scalar(select(func.max(ExTrade.trade_date)).where(*conds))
         item: dict[str, Any] = {
             "market": inst.market_code,
             "code": inst.code,
-            "href": _href(inst.market_code, inst.code),
+            "href": book_href(inst.market_code, inst.code),
+            "listed_href": book_href(inst.market_code, inst.code).replace(
+                "/console/exchange/", "/console/exchange/listed/", 1
+            ),
             "last": None,
             "close": None,
             "volume": 0,
@@ -145,7 +173,7 @@ def overview(request: Request, actor: ConsoleActor, svc: ExchangeDep) -> HTMLRes
         "exchange/overview.html",
         actor=actor,
         instruments=_instruments(svc),
-        can_trade=_can_trade(actor),
+        can_trade=can_trade(actor),
     )
 
 
@@ -197,14 +225,14 @@ def instrument_page(
     ctx: dict[str, Any] = {
         "market": market,
         "code": code,
-        "short": _short(market, code),
-        "href": _href(market, code),
+        "short": short_code(market, code),
+        "href": book_href(market, code),
         "bids": depth["bids"],
         "asks": list(reversed(depth["asks"])),
         "tape": _with_time(svc.tape(market, instrument, limit=20), "executed_at"),
         "ohlc": ohlc,
         "chart": _chart(ohlc, page_lang(request)),
-        "can_trade": _can_trade(actor),
+        "can_trade": can_trade(actor),
         "result": (result if result in RESULT_CODES else "other") if result else None,
         "outcome": outcome,
         "result_order": order,

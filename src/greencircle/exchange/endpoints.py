@@ -19,7 +19,7 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -34,7 +34,7 @@ from greencircle.audit.keys import LogSigner
 from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
 from greencircle.auth.service import AuthService
-from greencircle.errors import Conflict, Invalid
+from greencircle.errors import Conflict, Forbidden, Invalid
 from greencircle.exchange.service import BookRegistry, ExchangeService, OrderAck
 from greencircle.registry.endpoints import service_for
 from greencircle.storage.engine import unit_of_work
@@ -43,6 +43,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/exchange", tags=["exchange"])
 _INIT_LOCK = threading.Lock()
+S = TypeVar("S")
 #: Documents bearer authentication of the order commands in OpenAPI (the check itself runs
 #: under the book lock, see ``_command``).
 bearer_docs = HTTPBearer(auto_error=False)
@@ -73,23 +74,61 @@ def books_of(request: Request) -> BookRegistry:
     return books
 
 
+def build_service(cls: Callable[..., S], request: Request, session: Session) -> S:
+    """An exchange service ``cls`` (continuous, agreements, auctions) of the request's
+    unit of work, on the process-wide books and the app's trading-hours setting."""
+    signer: LogSigner = request.app.state.log_signer
+    return cls(
+        session,
+        signer,
+        books_of(request),
+        registry=service_for(session, signer),
+        enforce_hours=request.app.state.settings.exchange_enforce_hours,
+    )
+
+
 def exchange_service(request: Request, session: SessionDep) -> ExchangeService:
     """The exchange service of the request's unit of work."""
-    signer: LogSigner = request.app.state.log_signer
-    return ExchangeService(
-        session, signer, books_of(request), registry=service_for(session, signer)
-    )
+    return build_service(ExchangeService, request, session)
 
 
 ExchangeDep = Annotated[ExchangeService, Depends(exchange_service)]
 
 
-def _raise_rejection(ack: OrderAck) -> dict[str, Any]:
+#: Rejection codes answered 409: the order, listing, proposal or auction is no longer open.
+NOT_OPEN = frozenset(
+    {
+        "order_not_open",
+        "listing_not_open",
+        "proposal_not_open",
+        "proposal_expired",
+        "auction_not_open",
+        "auction_not_closed",
+        "auction_finished",
+        "auction_not_cleared",
+    }
+)
+#: Rejection codes answered 403: the actor is not the party allowed to act.
+WRONG_PARTY = frozenset({"not_counterparty", "not_initiator", "not_authority"})
+
+
+def answer(ack: OrderAck, key: str = "order") -> dict[str, Any]:
+    """The JSON of an accepted command (its object under ``key``), or its rejection raised
+    as the HTTP error: 409 for :data:`NOT_OPEN`, 403 for :data:`WRONG_PARTY`, 422
+    otherwise; the error code is ``exchange.<code>``."""
     if ack.ok:
-        return ack.as_dict()
+        out = ack.as_dict()
+        if key != "order":
+            out[key] = out.pop("order")
+        return out
     if ack.code == "order_not_open":
         raise OrderNotOpen(ack.detail)
-    raise OrderRejected(ack.detail, code=f"exchange.{ack.code}")
+    code = f"exchange.{ack.code}"
+    if ack.code in NOT_OPEN:
+        raise Conflict(ack.detail, code=code)
+    if ack.code in WRONG_PARTY:
+        raise Forbidden(ack.detail, code=code)
+    raise OrderRejected(ack.detail, code=code)
 
 
 class OrderIn(BaseModel):
@@ -105,6 +144,11 @@ class OrderIn(BaseModel):
     price: str | None = Field(default=None, max_length=40, examples=["52.30"])
     quantity: StrictInt = Field(description="[t]")
     client_order_id: str | None = Field(default=None, min_length=1, max_length=200)
+    funding_currency: str | None = Field(
+        default=None,
+        pattern="^[A-Z]{3}$",
+        description="Buy orders: pay in this currency at the current FX snapshot (KZT, ...)",
+    )
 
 
 class AmendIn(BaseModel):
@@ -116,14 +160,16 @@ class AmendIn(BaseModel):
     quantity: StrictInt | None = None
 
 
-def _command(
+def run_command(
     request: Request,
     session: Session,
     books: BookRegistry,
     check: Callable[[Actor], object],
     run: Callable[[Actor], OrderAck],
+    key: str = "order",
 ) -> dict[str, Any]:
-    """Authenticate, check and run one order command, all under the book lock.
+    """Authenticate, check and run one order command, all under the book lock; answer
+    with :func:`answer` (the command's object under ``key``).
 
     Authentication reads happen after the lock is taken, so concurrent order requests wait
     on the lock rather than on SQLite's writer lock (whose back-off sleeps dominated the
@@ -141,10 +187,11 @@ def _command(
         check(actor)
         ack = books.run_locked(session, lambda: run(actor))
     books.notify()
-    return _raise_rejection(ack)
+    return answer(ack, key)
 
 
-def _may_trade(actor: Actor) -> None:
+def may_trade(actor: Actor) -> None:
+    """Traders and the exchange operator (who may cancel anyone's order)."""
     if Perm.EXCHANGE_TRADE not in actor.perms and Perm.EXCHANGE_OPERATE not in actor.perms:
         actor.require(Perm.EXCHANGE_TRADE)
 
@@ -155,7 +202,7 @@ def place_order(
 ) -> dict[str, Any]:
     """Enter an order; the answer carries the order's state and its trades (settled)."""
     key = body.client_order_id or request.headers.get("idempotency-key")
-    return _command(
+    return run_command(
         request,
         session,
         svc.books,
@@ -170,6 +217,7 @@ def place_order(
             price=body.price,
             quantity=body.quantity,
             client_order_id=key,
+            funding_currency=body.funding_currency,
         ),
     )
 
@@ -182,10 +230,12 @@ def cancel_order(
     Another participant's order is 404."""
 
     def check(actor: Actor) -> None:
-        _may_trade(actor)
+        may_trade(actor)
         svc.order(actor, order_id)
 
-    return _command(request, session, svc.books, check, lambda actor: svc.cancel(actor, order_id))
+    return run_command(
+        request, session, svc.books, check, lambda actor: svc.cancel(actor, order_id)
+    )
 
 
 @router.patch("/orders/{order_id}", dependencies=[Depends(bearer_docs)])
@@ -198,7 +248,7 @@ def amend_order(
         actor.require(Perm.EXCHANGE_TRADE)
         svc.order(actor, order_id)
 
-    return _command(
+    return run_command(
         request,
         session,
         svc.books,

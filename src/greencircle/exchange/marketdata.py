@@ -1,4 +1,5 @@
-"""Market data helpers (pure): VWAP close and daily OHLC bars from trades.
+"""Market data helpers: VWAP close and daily OHLC bars from trades (pure), and the
+previous close of an instrument from the trades table.
 
 The close of a day is the volume-weighted average price of the day's continuous trades,
 rounded half-up to the tick; a day without trades keeps the previous close
@@ -10,7 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Bar", "daily_bars", "vwap_ticks"]
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from greencircle.exchange.models import ExTrade
+
+__all__ = ["Bar", "daily_bars", "previous_close", "vwap_ticks"]
 
 
 def vwap_ticks(trades: Iterable[tuple[int, int]]) -> int | None:
@@ -72,3 +78,23 @@ def daily_bars(trades: Iterable[tuple[str, int, int]]) -> list[Bar]:
             )
         )
     return out
+
+
+def previous_close(session: Session, market: str, instrument: str, before: str) -> int | None:
+    """Close [ticks] of the last day before ``before`` (local ``YYYY-MM-DD``) with
+    close-setting trades: the VWAP of that day's ``sets_close`` trades (continuous, listed,
+    call auction), or ``None`` when there is none."""
+    conds = (
+        ExTrade.market_code == market,
+        ExTrade.instrument_code == instrument,
+        ExTrade.sets_close.is_(True),
+    )
+    last_day = session.scalar(
+        select(func.max(ExTrade.trade_date)).where(*conds, ExTrade.trade_date < before)
+    )
+    if last_day is None:
+        return None
+    rows = session.execute(
+        select(ExTrade.price_ticks, ExTrade.quantity).where(*conds, ExTrade.trade_date == last_day)
+    )
+    return vwap_ticks((int(p), int(q)) for p, q in rows)

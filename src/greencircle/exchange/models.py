@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -25,7 +26,7 @@ from greencircle.kit.ids import new_id
 from greencircle.kit.timeutil import utcnow
 from greencircle.storage.base import Base
 
-__all__ = ["ExJournal", "ExOrder", "ExTrade"]
+__all__ = ["ExFxRate", "ExJournal", "ExOrder", "ExTrade"]
 
 #: 64-bit autoincrement key that is SQLite's rowid alias on SQLite.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
@@ -52,7 +53,12 @@ class ExJournal(Base):
 
 
 class ExOrder(Base):
-    """An order of the continuous book and its current state.
+    """An order of any trading mode and its current state (with its registry holds).
+
+    ``mode``: ``continuous`` (the order book; only these are loaded into books),
+    ``listed`` (a listed-agreement listing or a taker's order against one), ``block`` (a
+    side of a block agreement), ``auction`` / ``call`` (a bid or offer of an auction).
+    ``venue_ref`` is the id of the listing, proposal or auction the order belongs to.
 
     ``status``: ``open`` (resting), ``filled``, ``cancelled`` (by the owner, an IOC / market
     remainder, self-trade prevention). ``priority_seq`` is the journal sequence that gave
@@ -88,13 +94,28 @@ class ExOrder(Base):
     reason: Mapped[str | None] = mapped_column(String(40))
     hold_id: Mapped[str | None] = mapped_column(String(26))
     hold_open: Mapped[int] = mapped_column(BigInteger)
+    mode: Mapped[str] = mapped_column(String(12), default="continuous")
+    venue_ref: Mapped[str | None] = mapped_column(String(26), index=True)
+    funding_currency: Mapped[str | None] = mapped_column(String(3))
+    fx_rate_id: Mapped[str | None] = mapped_column(String(26))
+    fx_hold_id: Mapped[str | None] = mapped_column(String(26))
+    fx_hold_open: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     priority_seq: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ExTrade(Base):
-    """A trade of the continuous book, settled delivery-versus-payment in its transaction."""
+    """A trade of any mode, settled delivery-versus-payment in its transaction.
+
+    ``mode``: ``continuous`` (order book), ``listed`` (listed agreement), ``block`` (block
+    agreement), ``auction`` (one-way auction), ``call`` (call auction). ``buy_order_id`` /
+    ``sell_order_id`` are the ids of the mode's order, listing, proposal or bid.
+    ``sets_close``: whether the trade counts in the day's close (VWAP; block trades do
+    not). A buyer funding in another currency pays ``buyer_paid_minor`` of
+    ``buyer_currency`` at the rate snapshot ``fx_rate_id`` (payment versus payment).
+    """
 
     __tablename__ = "ex_trades"
     __table_args__ = (Index("ix_ex_trades_book_time", "market_code", "instrument_code", "seq"),)
@@ -116,3 +137,37 @@ class ExTrade(Base):
     settlement_tx_id: Mapped[str] = mapped_column(String(26))
     trade_date: Mapped[str] = mapped_column(String(10))
     executed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    mode: Mapped[str] = mapped_column(String(12), default="continuous")
+    sets_close: Mapped[bool] = mapped_column(Boolean, default=True)
+    buyer_currency: Mapped[str | None] = mapped_column(String(3))
+    buyer_paid_minor: Mapped[int | None] = mapped_column(BigInteger)
+    fx_rate_id: Mapped[str | None] = mapped_column(String(26))
+
+
+class ExFxRate(Base):
+    """An FX rate snapshot: ``rate`` units of ``quote_currency`` per 1 ``base_currency``.
+
+    ``rate`` is an exact decimal string. A snapshot is usable for conversions at instants
+    in ``[valid_from, valid_until)``; trades keep the id of the snapshot they used, so a
+    statement can be reproduced. Snapshots are immutable and logged.
+    """
+
+    __tablename__ = "ex_fx_rates"
+    __table_args__ = (
+        Index("ix_ex_fx_rates_pair", "base_currency", "quote_currency", "valid_from"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    base_currency: Mapped[str] = mapped_column(String(3))
+    quote_currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(200))
+    source_ref: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by_user_id: Mapped[str] = mapped_column(String(26))
+    recorded_by_org_id: Mapped[str] = mapped_column(String(26))
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -42,7 +42,7 @@ class MarketRules:
     operator_org
         Code of the organisation receiving fees and performing holds.
     resale_t_plus_1
-        Whether units bought on T are sellable only from T+1 (not enforced; see docs).
+        Whether units bought on the exchange on T are sellable only from T+1.
     statuses
         ``rule -> (status, source)``.
     """

@@ -25,29 +25,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from greencircle.audit.keys import LogSigner
-from greencircle.audit.service import AuditLog
-from greencircle.auth.models import Organisation
 from greencircle.auth.policy import Actor
-from greencircle.auth.roles import OrgType, Perm, Role
-from greencircle.errors import Conflict, Forbidden, NotFound, PlatformError
+from greencircle.auth.roles import Perm
+from greencircle.errors import Conflict, Forbidden, NotFound
 from greencircle.exchange.book import Code, Fill, Kind, Result, Side, STPMode, TimeInForce
 from greencircle.exchange.book_fast import FastBook
+from greencircle.exchange.clearing import Clearing, ClearingHost, Rejection, TradeCtx
 from greencircle.exchange.journal import append_command
-from greencircle.exchange.marketdata import daily_bars, vwap_ticks
+from greencircle.exchange.marketdata import daily_bars, previous_close
 from greencircle.exchange.models import ExOrder, ExTrade
 from greencircle.exchange.prices import PriceCode
-from greencircle.exchange.rules import MarketRules, band_limits, fee_minor, load_rules
-from greencircle.kit.ids import new_id
-from greencircle.kit.timeutil import utcnow
+from greencircle.exchange.rules import MarketRules, band_limits, fee_minor
+from greencircle.exchange.surveillance import record_rejection
+from greencircle.kit.paging import page
 from greencircle.registry.markets import Market
-from greencircle.registry.results import HoldResult, InstrumentView
-from greencircle.registry.service import RegistryService
 
 __all__ = ["BookRegistry", "ExchangeService", "OrderAck"]
 
@@ -116,6 +111,7 @@ class BookRegistry:
                 ExOrder.market_code == market,
                 ExOrder.instrument_code == instrument,
                 ExOrder.status == "open",
+                ExOrder.mode == "continuous",
             )
             .order_by(ExOrder.priority_seq)
         )
@@ -228,21 +224,16 @@ def _tape_row(t: ExTrade) -> dict[str, Any]:
 
 
 @dataclass
-class _Ctx:
-    """Per-book context of a command."""
+class _Ctx(TradeCtx):
+    """Per-book context of a command: the trading context and the in-memory book."""
 
-    market: Market
-    rules: MarketRules
-    inst: InstrumentView
-    state: BookState
-    cash_per_tick: int  # money per tick per t [minor units]
-    unit_minor: int  # registry minor units per t
+    state: BookState = field(default_factory=lambda: BookState("", "", FastBook()))
 
 
 # ==========================================================================================
 # service
 # ==========================================================================================
-class ExchangeService:
+class ExchangeService(ClearingHost):
     """Continuous trading for one database session (never commits: see
     :meth:`BookRegistry.transact`, which the caller wraps commands in).
 
@@ -260,86 +251,29 @@ class ExchangeService:
         Trading rules per market (defaults to the packaged data).
     clock
         Current UTC time.
+    enforce_hours
+        Refuse orders outside the continuous sessions (``market_closed``).
     """
 
-    def __init__(
-        self,
-        session: Session,
-        signer: LogSigner,
-        books: BookRegistry,
-        *,
-        registry: RegistryService | None = None,
-        rules: dict[str, MarketRules] | None = None,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.session = session
-        self.signer = signer
-        self.books = books
-        self.registry = registry or RegistryService(session, signer)
-        self.rules = rules if rules is not None else load_rules()
-        self.clock = clock
-        self._operators: dict[str, Organisation] = {}
-
     # -- helpers --------------------------------------------------------------------------
-    def _operator_org(self, rules: MarketRules) -> Organisation:
-        org = self._operators.get(rules.operator_org)
-        if org is None:
-            org = self.session.scalar(
-                select(Organisation).where(Organisation.code == rules.operator_org)
-            )
-            if org is None:
-                raise Conflict(
-                    f"exchange operator organisation {rules.operator_org!r} is missing",
-                    code="exchange.operator_missing",
-                )
-            self._operators[rules.operator_org] = org
-        return org
-
     def _engine_actor(self, actor: Actor, rules: MarketRules) -> Actor:
-        """The exchange acting on the registry (holds, settlement) for ``actor``'s command."""
-        org = self._operator_org(rules)
-        return Actor(
-            user_id=actor.user_id,
-            username="exchange-engine",
-            org_id=org.id,
-            org_type=OrgType.EXCHANGE_OPERATOR,
-            org_jurisdiction_code=org.jurisdiction_code,
-            org_jurisdiction_path=org.jurisdiction.path,
-            roles=frozenset({Role.EXCHANGE_OPERATOR}),
-            auth_method="exchange",
-        )
+        return self.clearing.engine_actor(actor, rules)
 
     def _context(
         self, market_code: str, instrument: str, *, load_book: bool = True
     ) -> _Ctx | OrderAck:
-        rules = self.rules.get(market_code)
-        if rules is None:
-            return _reject("unknown_market", f"market {market_code!r} has no continuous book")
-        market = self.registry.catalog.market(market_code)
-        code = (
-            instrument
-            if instrument.startswith(f"{market_code}:")
-            else f"{market_code}:{instrument}"
-        )
-        try:
-            inst = self.registry.resolve_instrument(code)
-        except PlatformError:
-            return _reject("unknown_instrument", f"instrument {code!r} is not listed")
-        if inst.market_code != market_code or inst.instrument_class == "cash":
-            return _reject("unknown_instrument", f"instrument {code!r} is not listed")
-        cur = self.registry.catalog.currency(market.currency.value)
-        minor = rules.tick * (10**cur.scale)
-        if minor != minor.to_integral_value():
-            raise Conflict(f"tick {rules.tick} is below the minor unit of {cur.code}")
+        tc = self.clearing.context(market_code, instrument)
+        if isinstance(tc, Rejection):
+            return _reject(tc.code, tc.detail)
         state = (
-            self.books.get(self.session, market_code, inst.code)
+            self.books.get(self.session, market_code, tc.inst.code)
             if load_book
-            else BookState(market_code, inst.code, FastBook())
+            else BookState(market_code, tc.inst.code, FastBook())
         )
-        return _Ctx(market, rules, inst, state, int(minor), 10**inst.scale)
+        return _Ctx(tc.market, tc.rules, tc.inst, tc.cash_per_tick, tc.unit_minor, state)
 
     def _today(self, market: Market) -> str:
-        return self.clock().astimezone(ZoneInfo(market.timezone)).date().isoformat()
+        return self.clearing.trading_day(market)
 
     def previous_close(self, ctx: _Ctx) -> int | None:
         """Close [ticks] of the last trading day before today (VWAP), or ``None``."""
@@ -347,23 +281,7 @@ class ExchangeService:
         st = ctx.state
         if st.prev_close is not None and st.prev_close[0] == today:
             return st.prev_close[1]
-        last_day = self.session.scalar(
-            select(func.max(ExTrade.trade_date)).where(
-                ExTrade.market_code == st.market,
-                ExTrade.instrument_code == st.instrument,
-                ExTrade.trade_date < today,
-            )
-        )
-        close = None
-        if last_day is not None:
-            rows = self.session.execute(
-                select(ExTrade.price_ticks, ExTrade.quantity).where(
-                    ExTrade.market_code == st.market,
-                    ExTrade.instrument_code == st.instrument,
-                    ExTrade.trade_date == last_day,
-                )
-            )
-            close = vwap_ticks((int(p), int(q)) for p, q in rows)
+        close = previous_close(self.session, st.market, st.instrument, today)
         st.prev_close = (today, close)
         return close
 
@@ -399,8 +317,7 @@ class ExchangeService:
         return got
 
     def _cash_needed(self, ctx: _Ctx, price_ticks: int, quantity: int) -> int:
-        notional = price_ticks * quantity * ctx.cash_per_tick
-        return notional + fee_minor(notional, ctx.rules.fee_bps)
+        return self.clearing.cash_needed(ctx, price_ticks, quantity)
 
     def _walk_cost(self, ctx: _Ctx, quantity: int, limit: int | None) -> int:
         """Money [minor] a market buy of ``quantity`` can spend against the asks up to
@@ -414,10 +331,6 @@ class ExchangeService:
             notional += lvl.price_ticks * take * ctx.cash_per_tick
             left -= take
         return notional + fee_minor(notional, ctx.rules.fee_bps)
-
-    def _hold_rejection(self, res: HoldResult, side: Side) -> OrderAck:
-        what = "insufficient_funds" if side is Side.BUY else "insufficient_units"
-        return _reject(what, f"{res.code}: {res.detail}")
 
     def order_view(self, row: ExOrder, rules: MarketRules | None = None) -> dict[str, Any]:
         """JSON view of an order (prices as decimal strings on the market's tick)."""
@@ -444,6 +357,10 @@ class ExchangeService:
             "fee_minor": int(row.fee_minor),
             "status": row.status,
             "reason": row.reason,
+            "mode": row.mode,
+            "funding_currency": row.funding_currency,
+            "fx_rate_id": row.fx_rate_id,
+            "paid_minor": int(row.paid_minor or 0),
             "created_at": row.created_at.isoformat() if row.created_at else None,
             "updated_at": row.updated_at.isoformat() if row.updated_at else None,
         }
@@ -459,6 +376,8 @@ class ExchangeService:
             "price": fmt(int(t.price_ticks)),
             "quantity": int(t.quantity),
             "aggressor": t.aggressor,
+            "mode": t.mode,
+            "sets_close": bool(t.sets_close),
             "trade_date": t.trade_date,
             "executed_at": t.executed_at.isoformat() if t.executed_at else None,
         }
@@ -470,8 +389,30 @@ class ExchangeService:
                 "buyer_fee_minor": int(t.buyer_fee_minor),
                 "seller_fee_minor": int(t.seller_fee_minor),
                 "settlement_tx_id": t.settlement_tx_id,
+                "buyer_currency": t.buyer_currency,
+                "buyer_paid_minor": t.buyer_paid_minor,
+                "fx_rate_id": t.fx_rate_id,
             }
         return out
+
+    def _watch(
+        self, ctx: _Ctx, actor: Actor, ack: OrderAck, side: Side, price: object, quantity: int
+    ) -> None:
+        """Record a band breach for market surveillance (position-limit breaches are
+        recorded by :meth:`Clearing.reserve_buy`)."""
+        record_rejection(
+            self.session,
+            market=ctx.market.code,
+            instrument=ctx.inst.code,
+            org_id=actor.org_id,
+            user_id=actor.user_id,
+            code=ack.code,
+            detail=ack.detail or "",
+            side=side.value,
+            price_ticks=price if isinstance(price, int) else None,
+            quantity=quantity,
+            at=self.clock(),
+        )
 
     # -- commands -------------------------------------------------------------------------
     def place(
@@ -486,14 +427,22 @@ class ExchangeService:
         kind: str = "limit",
         tif: str = "GTC",
         client_order_id: str | None = None,
+        funding_currency: str | None = None,
     ) -> OrderAck:
         """Enter an order (call under :meth:`BookRegistry.transact`).
 
-        Rejections (no effect): ``unknown_market``, ``unknown_instrument``,
-        ``invalid_order``, ``invalid_quantity``, ``lot_size``, ``quantity_too_large``,
+        ``funding_currency``: a buyer paying in another currency than the market's (KZT,
+        UZS, RUB, USD) at the current FX snapshot (see :mod:`.clearing`).
+
+        Rejections (no effect): ``market_closed`` (outside the sessions),
+        ``unknown_market``, ``unknown_instrument``, ``invalid_order``,
+        ``invalid_quantity``, ``lot_size``, ``quantity_too_large``,
         ``price_required``, ``price_not_allowed``, ``malformed_price``,
         ``non_positive_price``, ``off_tick_price``, ``outside_price_band``,
-        ``not_eligible``, ``insufficient_funds``, ``insufficient_units``.
+        ``not_eligible``, ``insufficient_funds``, ``insufficient_units``,
+        ``resale_restricted``, ``position_limit_exceeded`` (large-holding limit, see
+        :mod:`.surveillance`), ``fx_not_supported``, ``fx_rate_unavailable``,
+        ``fx_liquidity``.
         """
         actor.require(Perm.EXCHANGE_TRADE)
         if client_order_id is not None:
@@ -513,6 +462,8 @@ class ExchangeService:
         ctx = self._context(market, instrument)
         if isinstance(ctx, OrderAck):
             return ctx
+        if (closed := self.clearing.check_session(ctx, "continuous")) is not None:
+            return _reject(closed.code, closed.detail)
         if (bad := self._check_quantity(ctx, quantity)) is not None:
             return bad
         price_ticks: int | None = None
@@ -520,6 +471,15 @@ class ExchangeService:
         if kind_e is Kind.LIMIT:
             got = self._check_price(ctx, price)
             if isinstance(got, OrderAck):
+                if got.code == "outside_price_band":
+                    self._watch(
+                        ctx,
+                        actor,
+                        got,
+                        side_e,
+                        ctx.rules.scale.ticks_or_code(price or ""),
+                        quantity,
+                    )
                 return got
             price_ticks = got
         else:
@@ -529,50 +489,40 @@ class ExchangeService:
             if band is not None:
                 protection = band[1] if side_e is Side.BUY else band[0]
         engine = self._engine_actor(actor, ctx.rules)
-        order_id = new_id()
-        hold_id: str | None = None
-        hold_amount = 0
+        now = self.clock()
+        row = Clearing.new_order(
+            ctx,
+            actor,
+            side=side_e.value,
+            kind=kind_e.value,
+            tif=tif_e.value,
+            price_ticks=price_ticks,
+            quantity=quantity,
+            mode="continuous",
+            now=now,
+            client_order_id=client_order_id,
+            protection_ticks=protection,
+            open_quantity=0,
+        )
         if side_e is Side.BUY:
-            try:
-                self.registry.open_holding_account(actor, actor.org_id, market)
-            except PlatformError as exc:
-                return _reject("not_eligible", f"{exc.code}: {exc.detail}")
-            if price_ticks is not None:
-                hold_amount = self._cash_needed(ctx, price_ticks, quantity)
-            else:
-                hold_amount = self._walk_cost(ctx, quantity, protection)
-            if hold_amount:
-                res = self.registry.reserve_cash(
-                    engine,
-                    org_id=actor.org_id,
-                    currency=ctx.market.currency.value,
-                    amount_minor=hold_amount,
-                    reference=f"exorder:{order_id}",
-                )
-                if not res.ok:
-                    return self._hold_rejection(res, side_e)
-                hold_id = res.hold_id
+            need = (
+                self._cash_needed(ctx, price_ticks, quantity)
+                if price_ticks is not None
+                else self._walk_cost(ctx, quantity, protection)
+            )
+            bad_hold = self.clearing.reserve_buy(ctx, actor, engine, row, need, funding_currency)
         else:
-            hold_amount = quantity * ctx.unit_minor
-            try:
-                res = self.registry.reserve_units(
-                    engine,
-                    org_id=actor.org_id,
-                    instrument_id=ctx.inst.id,
-                    quantity=hold_amount,
-                    reference=f"exorder:{order_id}",
-                )
-            except PlatformError as exc:
-                return _reject("not_eligible", f"{exc.code}: {exc.detail}")
-            if not res.ok:
-                return self._hold_rejection(res, side_e)
-            hold_id = res.hold_id
-        seq = append_command(
+            if funding_currency not in (None, ctx.currency):
+                return _reject("invalid_order", "funding_currency applies to buy orders only")
+            bad_hold = self.clearing.reserve_sell(ctx, actor, engine, row, quantity)
+        if bad_hold is not None:
+            return _reject(bad_hold.code, bad_hold.detail)
+        row.priority_seq = append_command(
             self.session,
             market=market,
             instrument=ctx.inst.code,
             command="new",
-            order_id=order_id,
+            order_id=row.id,
             payload={
                 "side": side_e.value,
                 "kind": kind_e.value,
@@ -581,38 +531,14 @@ class ExchangeService:
                 "protection_ticks": protection,
                 "quantity": quantity,
                 "client_order_id": client_order_id,
+                "funding_currency": row.funding_currency,
+                "fx_rate_id": row.fx_rate_id,
             },
             actor_user_id=actor.user_id,
             org_id=actor.org_id,
         )
-        now = self.clock()
-        row = ExOrder(
-            id=order_id,
-            org_id=actor.org_id,
-            user_id=actor.user_id,
-            client_order_id=client_order_id,
-            market_code=market,
-            instrument_code=ctx.inst.code,
-            instrument_id=ctx.inst.id,
-            side=side_e.value,
-            kind=kind_e.value,
-            tif=tif_e.value,
-            price_ticks=price_ticks,
-            protection_ticks=protection,
-            quantity=quantity,
-            open_quantity=0,
-            filled_quantity=0,
-            cancelled_quantity=0,
-            notional_minor=0,
-            fee_minor=0,
-            status="open",
-            reason=None,
-            hold_id=hold_id,
-            hold_open=hold_amount if hold_id else 0,
-            priority_seq=seq,
-            created_at=now,
-            updated_at=now,
-        )
+        seq = int(row.priority_seq)
+        order_id = row.id
         self.session.add(row)
         book = ctx.state.book
         limit = price_ticks if price_ticks is not None else protection
@@ -636,7 +562,7 @@ class ExchangeService:
         if Perm.EXCHANGE_TRADE not in actor.perms and Perm.EXCHANGE_OPERATE not in actor.perms:
             actor.require(Perm.EXCHANGE_TRADE)
         row = self.session.get(ExOrder, order_id)
-        if row is None:
+        if row is None or row.mode != "continuous":  # other modes have their own commands
             raise NotFound(f"order {order_id!r} not found", code="exchange.order_not_found")
         if row.org_id != actor.org_id and Perm.EXCHANGE_OPERATE not in actor.perms:
             raise Forbidden(
@@ -686,6 +612,7 @@ class ExchangeService:
                 ExOrder.market_code == market,
                 ExOrder.instrument_code == ctx.inst.code,
                 ExOrder.status == "open",
+                ExOrder.mode == "continuous",
             )
             .order_by(ExOrder.priority_seq)
         ).all()
@@ -716,9 +643,11 @@ class ExchangeService:
     ) -> OrderAck:
         """Change a resting order's price and/or open quantity (see :mod:`.book`).
 
-        The new order must fit in the order's current reservation (a decrease of quantity,
-        a lower buy price, any sell price); otherwise ``amend_exceeds_reservation`` (cancel
-        and enter a new order). Surplus reservation is released.
+        An amendment needing more than the order's reservation (more quantity, a higher buy
+        price) tops the hold up (:meth:`RegistryService.extend_hold`); if the account cannot
+        cover it, ``insufficient_funds`` / ``insufficient_units`` and nothing changes. An
+        FX-funded order cannot be topped up (``amend_exceeds_reservation``). Surplus
+        reservation is released.
         Rejections: ``order_not_open``, ``invalid_amend``, price and quantity codes.
         """
         row = self._own_order(actor, order_id)
@@ -728,6 +657,8 @@ class ExchangeService:
             return _reject("invalid_amend", "give a new price and/or quantity")
         ctx = self._context(row.market_code, row.instrument_code)
         assert not isinstance(ctx, OrderAck)
+        if (closed := self.clearing.check_session(ctx, "continuous")) is not None:
+            return _reject(closed.code, closed.detail)
         new_p = int(row.price_ticks or 0)
         if price is not None:
             got = self._check_price(ctx, price)
@@ -741,12 +672,20 @@ class ExchangeService:
             need = self._cash_needed(ctx, new_p, new_q)
         else:
             need = new_q * ctx.unit_minor
-        if need > int(row.hold_open):
-            return _reject(
-                "amend_exceeds_reservation",
-                f"the amended order needs {need} reserved, the order holds {row.hold_open}; "
-                "cancel it and enter a new order",
-            )
+        engine = self._engine_actor(actor, ctx.rules)
+        held = int(row.fx_hold_open) if row.fx_hold_id else int(row.hold_open)
+        if need > held:
+            if row.fx_hold_id or not row.hold_id:
+                return _reject(
+                    "amend_exceeds_reservation",
+                    f"the amended order needs {need} reserved, the order holds {held}; "
+                    "an FX-funded order cannot be topped up: cancel it and enter a new order",
+                )
+            top = self.registry.extend_hold(engine, row.hold_id, need - held)
+            if not top.ok:
+                code = "insufficient_funds" if row.side == Side.BUY.value else "insufficient_units"
+                return _reject(code, f"top-up of the reservation refused: {top.detail}")
+            row.hold_open = need
         seq = append_command(
             self.session,
             market=row.market_code,
@@ -764,7 +703,6 @@ class ExchangeService:
         if loses_priority:
             row.priority_seq = seq
         row.price_ticks = new_p
-        engine = self._engine_actor(actor, ctx.rules)
         trades = self._apply(ctx, engine, row, result, seq, self.clock(), mode="amend")
         return OrderAck(
             "accepted", result.code.value, None, self.order_view(row, ctx.rules), trades
@@ -772,11 +710,8 @@ class ExchangeService:
 
     # -- effects --------------------------------------------------------------------------
     def _release(self, engine: Actor, row: ExOrder, keep: int = 0) -> None:
-        """Void the order's hold down to ``keep`` [minor units]."""
-        surplus = int(row.hold_open) - keep
-        if row.hold_id and surplus > 0:
-            self.registry.void_hold(engine, row.hold_id, surplus)
-            row.hold_open = keep
+        """Void the order's holds down to what ``keep`` still needs (see Clearing)."""
+        self.clearing.release(engine, row, keep)
 
     def _apply(
         self,
@@ -815,26 +750,7 @@ class ExchangeService:
                     row.reason = "market_remainder"
             self._release(engine, row)
         self.session.flush()
-        if trades:
-            AuditLog(self.session, self.signer).append(
-                [
-                    {
-                        "type": "exchange.trade",
-                        "subject": f"extrade:{t.id}",
-                        "trade_id": t.id,
-                        "seq": seq,
-                        "market": t.market_code,
-                        "instrument": t.instrument_code,
-                        "price": ctx.rules.scale.format(int(t.price_ticks)),
-                        "quantity": int(t.quantity),
-                        "buy_order_id": t.buy_order_id,
-                        "sell_order_id": t.sell_order_id,
-                        "aggressor": t.aggressor,
-                        "settlement_tx_id": t.settlement_tx_id,
-                    }
-                    for t in trades
-                ]
-            )
+        self.clearing.log_trades(ctx, trades, seq)
         st = ctx.state
         for t in trades:
             st.tape.append(_tape_row(t))
@@ -850,69 +766,23 @@ class ExchangeService:
                 f"maker order {fill.maker_order_id} missing", code="exchange.book_mismatch"
             )
         buy, sell = (taker, maker) if fill.taker_side is Side.BUY else (maker, taker)
-        assert buy.hold_id is not None
-        assert sell.hold_id is not None
-        qty = fill.quantity
-        units = qty * ctx.unit_minor
-        notional = fill.price_ticks * qty * ctx.cash_per_tick
-        fee_b = fee_minor(notional, ctx.rules.fee_bps)
-        fee_s = fee_b
-        trade_id = new_id()
-        settlement = self.registry.settle_dvp(
+        trade = self.clearing.settle(
+            ctx,
             engine,
-            unit_hold_id=sell.hold_id,
-            cash_hold_id=buy.hold_id,
-            quantity=units,
-            cash_amount_minor=notional,
-            reference=f"extrade:{trade_id}",
+            buy,
+            sell,
+            fill.quantity,
+            fill.price_ticks,
+            mode="continuous",
+            aggressor=fill.taker_side.value,
+            seq=seq,
+            now=now,
         )
-        buy.hold_open = int(buy.hold_open) - notional
-        sell.hold_open = int(sell.hold_open) - units
-        operator = self._operator_org(ctx.rules)
-        if fee_b:
-            self.registry.post_hold(engine, buy.hold_id, to_org_id=operator.id, amount=fee_b)
-            buy.hold_open = int(buy.hold_open) - fee_b
-        if fee_s:
-            res = self.registry.reserve_cash(
-                engine,
-                org_id=sell.org_id,
-                currency=ctx.market.currency.value,
-                amount_minor=fee_s,
-                reference=f"exfee:{trade_id}",
-            )
-            if not res.ok or res.hold_id is None:
-                raise Conflict(f"seller fee not payable: {res.detail}", code="exchange.fee_unpaid")
-            self.registry.post_hold(engine, res.hold_id, to_org_id=operator.id, amount=fee_s)
-        for o, fee in ((buy, fee_b), (sell, fee_s)):
-            o.filled_quantity = int(o.filled_quantity) + qty
-            o.notional_minor = int(o.notional_minor) + notional
-            o.fee_minor = int(o.fee_minor) + fee
         if maker.id != taker.id:
-            maker.open_quantity = int(maker.open_quantity) - qty
-            maker.updated_at = now
+            maker.open_quantity = int(maker.open_quantity) - fill.quantity
             if maker.open_quantity == 0:
                 maker.status = "filled"
                 self._release(engine, maker)
-        trade = ExTrade(
-            id=trade_id,
-            seq=seq,
-            market_code=ctx.state.market,
-            instrument_code=ctx.state.instrument,
-            price_ticks=fill.price_ticks,
-            quantity=qty,
-            notional_minor=notional,
-            buy_order_id=buy.id,
-            sell_order_id=sell.id,
-            buyer_org_id=buy.org_id,
-            seller_org_id=sell.org_id,
-            aggressor=fill.taker_side.value,
-            buyer_fee_minor=fee_b,
-            seller_fee_minor=fee_s,
-            settlement_tx_id=settlement.tx.tx_id,
-            trade_date=self._today(ctx.market),
-            executed_at=now,
-        )
-        self.session.add(trade)
         return trade
 
     # -- queries --------------------------------------------------------------------------
@@ -932,15 +802,8 @@ class ExchangeService:
             conds.append(ExOrder.status == status)
         if market:
             conds.append(ExOrder.market_code == market)
-        total = int(
-            self.session.scalar(select(func.count()).select_from(ExOrder).where(*conds)) or 0
-        )
-        rows = self.session.scalars(
-            select(ExOrder)
-            .where(*conds)
-            .order_by(ExOrder.priority_seq.desc())
-            .limit(limit)
-            .offset(offset)
+        rows, total = page(
+            self.session, ExOrder, conds, [ExOrder.priority_seq.desc()], limit, offset
         )
         return [self.order_view(r) for r in rows], total
 
@@ -1021,11 +884,16 @@ class ExchangeService:
         return [self.trade_view(t, private=False) for t in rows]
 
     def ohlc(self, market: str, instrument: str, *, days: int = 30) -> dict[str, Any]:
-        """Daily bars (close = VWAP of the day's trades) and the previous close."""
+        """Daily bars of the close-setting trades (continuous, listed, call; not block or
+        one-way auction trades): close = VWAP of the day's trades; and the previous close."""
         ctx = self._public_ctx(market, instrument)
         dates = self.session.scalars(
             select(ExTrade.trade_date)
-            .where(ExTrade.market_code == market, ExTrade.instrument_code == ctx.inst.code)
+            .where(
+                ExTrade.market_code == market,
+                ExTrade.instrument_code == ctx.inst.code,
+                ExTrade.sets_close.is_(True),
+            )
             .group_by(ExTrade.trade_date)
             .order_by(ExTrade.trade_date.desc())
             .limit(days)
@@ -1040,6 +908,7 @@ class ExchangeService:
                         ExTrade.market_code == market,
                         ExTrade.instrument_code == ctx.inst.code,
                         ExTrade.trade_date >= min(dates),
+                        ExTrade.sets_close.is_(True),
                     )
                     .order_by(ExTrade.seq, ExTrade.id)
                 )

@@ -1387,6 +1387,41 @@ class RegistryService:
             )
         return self._hold_view(hold)
 
+    def extend_hold(self, actor: Actor, hold_id: str, extra: int) -> HoldResult:
+        """Reserve ``extra`` more on a pending hold (an order amended upwards).
+
+        Returns ``HoldResult(status='rejected', code=...)`` when the account's available
+        balance cannot cover ``extra``; the hold is then unchanged.
+        """
+        actor.require(Perm.REGISTRY_HOLD)
+        hold = self.repo.require_locked(RegHold, hold_id, "hold")
+        if hold.status != "pending":
+            raise InvalidState(f"hold {hold.id} is {hold.status}")
+        if (bad := ledger.check_quantity(extra)) is not None:
+            raise InvalidQuantity(f"{bad.value}: {extra!r}")
+        acc = self.repo.get(RegAccount, hold.account_id)
+        inst = self._instrument(hold.instrument_id)
+        assert acc is not None
+        bal = self.repo.lock_balances([(acc.id, inst.id)], {})[(acc.id, inst.id)]
+        code = ledger.debit_rejection(state(bal), extra)
+        if code is not None:
+            detail = ledger.reject_message(code, state(bal), extra)
+            return HoldResult("rejected", None, acc.number, inst.code, extra, code.value, detail)
+        bal.held = int(bal.held) + extra
+        hold.amount = int(hold.amount) + extra
+        self.session.flush()
+        self.poster.append(
+            {
+                "type": "registry.hold.extended",
+                "org_id": hold.org_id,
+                "subject": f"reghold:{hold.id}",
+                "hold_id": hold.id,
+                "amount": extra,
+                "by": actor.user_id,
+            }
+        )
+        return self._hold_result(hold)
+
     def void_hold(self, actor: Actor, hold_id: str, amount: int | None = None) -> HoldView:
         """Release (part of) a pending hold (order cancelled / expired)."""
         actor.require(Perm.REGISTRY_HOLD)
@@ -1459,6 +1494,91 @@ class RegistryService:
             event={"unit_hold": uh.id, "cash_hold": ch.id, "buyer_org_id": ch.org_id},
         )
         self._idem_store(actor.org_id, idempotency_key, {"tx_id": tx.tx_id})
+        return SettlementResult(tx, self._hold_view(uh), self._hold_view(ch))
+
+    def settle_dvp_pvp(
+        self,
+        actor: Actor,
+        *,
+        unit_hold_id: str,
+        cash_hold_id: str,
+        fx_hold_id: str,
+        quantity: int,
+        pay_minor: int,
+        payees: Sequence[tuple[str, int]],
+        reference: str | None = None,
+    ) -> SettlementResult:
+        """Delivery versus payment with a payment-versus-payment FX leg, in one transaction.
+
+        ``quantity`` units move from the seller's unit hold to the buyer's holding account;
+        ``pay_minor`` of the buyer's funding currency moves from the buyer's cash hold
+        (``cash_hold_id``) to the FX provider (the owner of ``fx_hold_id``); from the
+        provider's hold in the market currency, each ``(org_id, amount)`` of ``payees``
+        (the seller's proceeds, the exchange's fee) is paid. Every leg posts or none does.
+        """
+        actor.require(Perm.REGISTRY_HOLD)
+        for hid in sorted({unit_hold_id, cash_hold_id, fx_hold_id}):  # lock order: by id
+            self.repo.require_locked(RegHold, hid, "hold")
+        uh = self.repo.get(RegHold, unit_hold_id)
+        ch = self.repo.get(RegHold, cash_hold_id)
+        fh = self.repo.get(RegHold, fx_hold_id)
+        assert uh is not None
+        assert ch is not None
+        assert fh is not None
+        seller_acc = self.repo.get(RegAccount, uh.account_id)
+        buyer_cash = self.repo.get(RegAccount, ch.account_id)
+        fx_cash = self.repo.get(RegAccount, fh.account_id)
+        assert seller_acc is not None
+        assert buyer_cash is not None
+        assert fx_cash is not None
+        if (
+            seller_acc.kind != AccountKind.HOLDING
+            or buyer_cash.kind != AccountKind.CASH
+            or fx_cash.kind != AccountKind.CASH
+        ):
+            raise InvalidState("settle_dvp_pvp needs a unit hold and two cash holds")
+        market = self.catalog.market(seller_acc.market_code)
+        if fx_cash.currency != market.currency.value:
+            raise WrongMarket(f"{market.code} settles in {market.currency.value}")
+        if buyer_cash.currency == fx_cash.currency or buyer_cash.currency is None:
+            raise InvalidState("the FX leg needs two different currencies")
+        inst = self._instrument(uh.instrument_id)
+        fund_inst = self._instrument(ch.instrument_id)
+        mkt_inst = self._instrument(fh.instrument_id)
+        legs = [
+            Leg(inst, seller_acc, self._holding(ch.org_id, seller_acc.market_code), quantity),
+            Leg(
+                fund_inst, buyer_cash, self._cash_account(fh.org_id, buyer_cash.currency), pay_minor
+            ),
+        ]
+        legs += [
+            Leg(mkt_inst, fx_cash, self._cash_account(org, market.currency.value), amount)
+            for org, amount in payees
+            if amount
+        ]
+        balances = self.poster.lock(legs)
+        self._consume_hold(uh, quantity, balances[(seller_acc.id, inst.id)], voiding=False)
+        self._consume_hold(ch, pay_minor, balances[(buyer_cash.id, fund_inst.id)], voiding=False)
+        paid = sum(a for _o, a in payees)
+        if paid:
+            self._consume_hold(fh, paid, balances[(fx_cash.id, mkt_inst.id)], voiding=False)
+        tx = self.poster.post(
+            kind="settle_dvp_pvp",
+            market_code=seller_acc.market_code,
+            legs=legs,
+            balances=balances,
+            actor_user_id=actor.user_id,
+            actor_org_id=actor.org_id,
+            event_org_id=uh.org_id,
+            reference=reference,
+            event={
+                "unit_hold": uh.id,
+                "cash_hold": ch.id,
+                "fx_hold": fh.id,
+                "buyer_org_id": ch.org_id,
+                "fx_org_id": fh.org_id,
+            },
+        )
         return SettlementResult(tx, self._hold_view(uh), self._hold_view(ch))
 
     def _settlement_result(

@@ -25,6 +25,8 @@ NAV: list[NavItem] = [
     NavItem("/console/mrv", "nav.mrv", Perm.MRV_READ),
     NavItem("/console/registry", "nav.registry", Perm.REGISTRY_READ),
     NavItem("/console/exchange", "nav.exchange", Perm.EXCHANGE_READ),
+    NavItem("/console/exchange/surveillance", "nav.surveillance", Perm.EXCHANGE_SURVEIL),
+    NavItem("/console/exchange/settlement", "nav.settlement", Perm.EXCHANGE_FX),
     NavItem("/console/energy", "nav.energy", Perm.ENERGY_READ),
     NavItem("/console/audit", "nav.audit_log"),
     NavItem("/console/access-log", "nav.access_log", Perm.ACCESS_LOG_READ),

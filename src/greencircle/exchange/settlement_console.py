@@ -1,0 +1,170 @@
+"""Console page of settlement (``/console/exchange/settlement``).
+
+* Participants see their own settlement statement of a trading day (debits, credits and
+  net per currency) and their trades funded in another currency with the FX snapshot used.
+* Settlement banks and the exchange operator see the end-of-day report per settlement bank
+  and currency (gross and netted); settlement banks record FX rate snapshots (CSRF form).
+
+Same :class:`~greencircle.exchange.fx.FxService` calls as ``/v1/exchange/settlement/*``
+and ``/v1/exchange/fx/rates``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import func, or_, select
+
+from greencircle.api.deps import SessionDep
+from greencircle.auth.roles import Perm
+from greencircle.errors import Invalid
+from greencircle.exchange.fx import FxService
+from greencircle.exchange.models import ExTrade
+from greencircle.kit.quantity import format_minor
+from greencircle.registry.markets import default_catalog
+from greencircle.web.console import ConsoleActor, check_csrf, render
+
+__all__ = ["PAGE", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = "/console/exchange/settlement"
+
+
+def _money(amount: int, currency: str) -> str:
+    return format_minor(amount, default_catalog().currency(currency).scale)
+
+
+def _default_day(svc: FxService, org_id: str | None) -> str | None:
+    q = select(func.max(ExTrade.trade_date))
+    if org_id is not None:
+        q = q.where(or_(ExTrade.buyer_org_id == org_id, ExTrade.seller_org_id == org_id))
+    day = svc.session.scalar(q)
+    return str(day) if day else None
+
+
+@router.get(PAGE, response_class=HTMLResponse)
+def settlement_page(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    trade_date: Annotated[date | None, Query()] = None,
+    netted: Annotated[bool, Query()] = True,
+    done: Annotated[str | None, Query(max_length=16)] = None,
+) -> HTMLResponse:
+    """The caller's settlement statement, or the banks' report, of a trading day."""
+    if Perm.EXCHANGE_FX not in actor.perms:
+        actor.require(Perm.EXCHANGE_READ)
+    svc = FxService(session, request.app.state.log_signer)
+    banker = Perm.EXCHANGE_FX in actor.perms or Perm.EXCHANGE_OPERATE in actor.perms
+    day = (
+        trade_date.isoformat()
+        if trade_date
+        else _default_day(svc, None if banker else actor.org_id)
+    )
+    report: dict[str, Any] | None = None
+    statement: list[dict[str, Any]] = []
+    fx_trades: list[dict[str, Any]] = []
+    if day and banker:
+        report = svc.settlement_report(actor, day, netted=netted)
+        for g in report["groups"]:
+            cur = g["currency"]
+            g["gross_text"] = _money(g["gross_total_minor"], cur)
+            g["netted_text"] = _money(g.get("netted_total_minor", 0), cur)
+            for p in g["participants"]:
+                p["debit_text"] = _money(p["debit_minor"], cur)
+                p["credit_text"] = _money(p["credit_minor"], cur)
+                if "net_minor" in p:
+                    p["net_text"] = _money(p["net_minor"], cur)
+    elif day and Perm.EXCHANGE_READ in actor.perms:
+        for line in svc.statement(actor, day)["lines"]:
+            cur = line["currency"]
+            statement.append(
+                line
+                | {
+                    "debit_text": _money(line["debit_minor"], cur),
+                    "credit_text": _money(line["credit_minor"], cur),
+                    "net_text": _money(line["net_minor"], cur),
+                }
+            )
+        rows = session.scalars(
+            select(ExTrade)
+            .where(
+                ExTrade.trade_date == day,
+                ExTrade.buyer_org_id == actor.org_id,
+                ExTrade.fx_rate_id.is_not(None),
+            )
+            .order_by(ExTrade.seq, ExTrade.id)
+        )
+        for t in rows:
+            rate = svc.get(str(t.fx_rate_id))
+            cur = default_catalog().market(t.market_code).currency.value
+            fx_trades.append(
+                {
+                    "id": t.id,
+                    "instrument": t.instrument_code,
+                    "quantity": int(t.quantity),
+                    "cost": _money(int(t.notional_minor) + int(t.buyer_fee_minor), cur),
+                    "currency": cur,
+                    "paid": _money(int(t.buyer_paid_minor or 0), str(t.buyer_currency)),
+                    "paid_currency": t.buyer_currency,
+                    "rate": rate.rate,
+                    "rate_id": rate.id,
+                    "rate_source": rate.source,
+                    "rate_status": rate.status,
+                }
+            )
+    return render(
+        request,
+        "exchange/settlement.html",
+        actor=actor,
+        day=day or "",
+        netted=netted,
+        banker=banker,
+        report=report,
+        statement=statement,
+        fx_trades=fx_trades,
+        rates=svc.rates(limit=10),
+        can_record=Perm.EXCHANGE_FX in actor.perms,
+        done=done == "rate",
+    )
+
+
+@router.post(f"{PAGE}/rates")
+def record_rate_form(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    base: Annotated[str, Form(max_length=3)],
+    rate: Annotated[str, Form(max_length=40)],
+    source: Annotated[str, Form(max_length=200)],
+    valid_from: Annotated[str, Form(max_length=40)],
+    valid_until: Annotated[str, Form(max_length=40)],
+    quote: Annotated[str, Form(max_length=3)] = "CNY",
+) -> RedirectResponse:
+    """Record a rate snapshot (same call as ``POST /v1/exchange/fx/rates``).
+
+    Times are local (Asia/Shanghai) ``YYYY-MM-DDTHH:MM`` from the form's inputs.
+    """
+    check_csrf(request, csrf)
+    try:
+        start = datetime.fromisoformat(f"{valid_from}+08:00")
+        end = datetime.fromisoformat(f"{valid_until}+08:00")
+    except ValueError:
+        raise Invalid(
+            "validity times must be YYYY-MM-DDTHH:MM", code="exchange.fx_bad_validity"
+        ) from None
+    FxService(session, request.app.state.log_signer).record_rate(
+        actor,
+        base=base.strip().upper(),
+        quote=quote.strip().upper(),
+        rate=rate.strip(),
+        source=source.strip(),
+        valid_from=start,
+        valid_until=end,
+    )
+    return RedirectResponse(f"{PAGE}?done=rate", status_code=303)
