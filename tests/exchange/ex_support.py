@@ -14,14 +14,14 @@ from sqlalchemy import select
 from greencircle.audit.keys import LogSigner, signer_from
 from greencircle.auth.models import Organisation, User, UserRole
 from greencircle.auth.policy import Actor
-from greencircle.auth.service import actor_for_user
+from greencircle.auth.service import actor_for_user, hash_password
 from greencircle.exchange.service import BookRegistry, ExchangeService
 from greencircle.kit.timeutil import utcnow
 from greencircle.registry.integrity import verify_ledger
 from greencircle.registry.models import RegAccount, RegBalance, RegInstrument
 from greencircle.registry.service import AllocationInput, RegistryService
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
-from tests_support import Api, make_api, make_settings
+from tests_support import DEMO_PASSWORD, Api, make_api, make_settings
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ def fund(
                     User(
                         username="cq-eeb-2",
                         display_name="cq-eeb-2",
-                        password_hash="x",
+                        password_hash=hash_password(DEMO_PASSWORD),  # the demo's second regulator
                         organisation_id=org_id(s, "CQ-EEB"),
                         role_rows=[UserRole(role="regulator")],
                     )

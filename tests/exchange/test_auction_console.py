@@ -40,7 +40,16 @@ def _create(xapi: Api) -> str:
             "quantity": "500",
         },
     )
+    assert 'data-code="reserve_requested"' in r.text
+    # the requester cannot approve its own request; the second regulator can
+    assert 'data-testid="reserve-requests"' in r.text and 'data-testid="approve-' not in r.text
+    console_login(xapi, "cq-eeb-2", "en")
+    page = xapi.client.get(LIST)
+    (req_id,) = re.findall(r'data-testid="approve-(\w+)"', page.text)
+    r = xapi.client.post(f"{LIST}/reserve/{req_id}/approve", data={"csrf": csrf_of(page.text)})
     assert 'data-code="reserve_issued"' in r.text
+    console_login(xapi, "cq-eeb", "en")
+    csrf = csrf_of(xapi.client.get(LIST).text)
     r = xapi.client.post(
         LIST,
         data={

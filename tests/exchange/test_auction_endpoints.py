@@ -44,16 +44,26 @@ def one_way(**kw: Any) -> dict[str, Any]:
 
 
 def _reserve(xapi: Api, user: str = "cq-eeb", quantity: int = 500) -> Any:
+    """Request reserve units as ``user``; if accepted, approve as the second regulator."""
     body = {"market": "CN-CQ", "product": "CQEA", "vintage": 2025, "quantity": quantity}
-    return xapi.post(f"{A}/reserve", user, json=body)
+    r = xapi.post(f"{A}/reserve", user, json=body)
+    if r.status_code != 201:
+        return r
+    assert r.json()["status"] == "pending"
+    same = xapi.post(f"{A}/reserve/{r.json()['id']}/approve", user)
+    assert (same.status_code, same.json()["error"]) == (403, "four_eyes_required")
+    return xapi.post(f"{A}/reserve/{r.json()['id']}/approve", "cq-eeb-2")
 
 
 def test_create_permissions_by_jurisdiction(xapi: Api) -> None:
     r = _reserve(xapi, "sc-eed")
     assert (r.status_code, r.json()["error"]) == (403, "exchange.not_authority")
     r = _reserve(xapi)
-    assert r.status_code == 201, r.text
-    assert r.json()["account"] == "CN-CQ.CQ-EEB"
+    assert r.status_code == 200, r.text
+    assert (r.json()["account"], r.json()["status"]) == ("CN-CQ.CQ-EEB", "issued")
+    listed = xapi.get(f"{A}/reserve?status=issued", "cq-eeb").json()
+    assert listed["total"] == 1 and listed["items"][0]["quantity"] == 500
+    assert xapi.get(f"{A}/reserve", "cq-ste-01").status_code == 403
     r = xapi.post(A, "sc-eed", json=one_way())
     assert (r.status_code, r.json()["error"]) == (403, "exchange.not_authority")
     r = xapi.post(A, "cq-ste-01", json=one_way())
@@ -84,7 +94,7 @@ def test_create_permissions_by_jurisdiction(xapi: Api) -> None:
 
 
 def test_bids_are_sealed_and_clearing_over_http(xapi: Api) -> None:
-    assert _reserve(xapi).status_code == 201
+    assert _reserve(xapi).status_code == 200
     aid = xapi.post(A, "cq-eeb", json=one_way()).json()["auction"]["id"]
     bid = {"price": "45.00", "quantity": 60}
     r = xapi.post(f"{A}/{aid}/bids", "cq-ste-01", json=bid, headers={"Idempotency-Key": "b-1"})

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from greencircle.audit.models import LogLeaf
-from greencircle.errors import Forbidden, NotFound
+from greencircle.errors import Forbidden, NotFound, PlatformError
 from greencircle.exchange.auctions import AuctionService
 from greencircle.exchange.models import ExJournal, ExOrder, ExTrade
 from greencircle.registry.service import RegistryService
@@ -24,6 +24,7 @@ T = TypeVar("T")
 CASH = "CASH:CNY"
 OP_CASH = "CASH.CNY.NCM-OPERATOR"
 AUTH = "cq-eeb"
+SECOND_AUTH = "cq-eeb-2"  # the four-eyes approver of reserve issuance
 AUTH_UNITS = "CN-CQ.CQ-EEB"
 AUTH_CASH = "CASH.CNY.CQ-EEB"
 BIDDERS = ("CQ-STE-01", "CQ-POW-01", "CQ-CHE-01", "CQ-CHE-02", "CQ-ALU-01")
@@ -55,8 +56,11 @@ class AuctionMarket(Market):
 
     def reserve(self, quantity: int, **kw: Any) -> dict[str, Any]:
         kw = {"market": "CN-CQ", "product": "CQEA", "vintage": 2025} | kw
+        asked = self.auctions(
+            lambda svc: svc.request_reserve(self.actor(AUTH), quantity=quantity, **kw)
+        )
         return self.auctions(
-            lambda svc: svc.issue_reserve(self.actor(AUTH), quantity=quantity, **kw)
+            lambda svc: svc.approve_reserve(self.actor(SECOND_AUTH), str(asked["id"]))
         )
 
     def create(self, user: str = AUTH, **kw: Any) -> Any:
@@ -484,4 +488,28 @@ def test_call_auction_created_by_the_regulator_and_reference_price_tie(
     # the reference 20.40 among the order prices is 20.00 (distance 0.40 < 0.60).
     assert done.order["result"]["clearing_price"] == "20.00"
     assert [t["quantity"] for t in done.trades] == [50]
+    assert m.violations() == []
+
+
+def test_reserve_issuance_needs_a_second_regulator(mkt: AuctionMarket) -> None:
+    m = mkt
+    kw = {"market": "CN-CQ", "product": "CQEA", "vintage": 2025, "quantity": 700}
+    asked = m.auctions(lambda svc: svc.request_reserve(m.actor(AUTH), **kw))
+    assert (asked["status"], m.posted(AUTH_UNITS, "CN-CQ:CQEA:2025")) == ("pending", 0)
+    with pytest.raises(PlatformError) as same:
+        m.auctions(lambda svc: svc.approve_reserve(m.actor(AUTH), str(asked["id"])))
+    assert same.value.code == "four_eyes_required"
+    with pytest.raises(PlatformError) as elsewhere:
+        m.auctions(lambda svc: svc.approve_reserve(m.actor("sc-eed"), str(asked["id"])))
+    assert elsewhere.value.code == "exchange.not_authority"
+    done = m.auctions(lambda svc: svc.approve_reserve(m.actor(SECOND_AUTH), str(asked["id"])))
+    assert (done["status"], done["account"]) == ("issued", AUTH_UNITS)
+    assert m.posted(AUTH_UNITS, "CN-CQ:CQEA:2025") == 700
+    with pytest.raises(PlatformError) as twice:
+        m.auctions(lambda svc: svc.approve_reserve(m.actor(SECOND_AUTH), str(asked["id"])))
+    assert twice.value.code == "exchange.reserve_not_pending"
+    other = m.auctions(lambda svc: svc.request_reserve(m.actor(SECOND_AUTH), **kw))
+    no = m.auctions(lambda svc: svc.reject_reserve(m.actor(AUTH), str(other["id"]), "too many"))
+    assert (no["status"], no["reason"]) == ("rejected", "too many")
+    assert m.posted(AUTH_UNITS, "CN-CQ:CQEA:2025") == 700  # nothing more issued
     assert m.violations() == []

@@ -2,8 +2,9 @@
 
 Runs after the continuous trading week (:mod:`greencircle.demo.exchange`):
 
-* **Regulator's auction** (09:30-11:00): the Chongqing bureau ``CQ-EEB`` issues 20,000 t of
-  CQEA 2025 into its auction reserve and sells them by one-way sealed-bid auction
+* **Regulator's auction** (09:30-11:00): the Chongqing bureau ``CQ-EEB`` requests 20,000 t
+  of CQEA 2025 for its auction reserve, its second regulator ``cq-eeb-2`` approves the
+  issuance (four eyes), and ``CQ-EEB`` sells them by one-way sealed-bid auction
   (uniform price, reserve CNY 36.00, at most 8,000 t per bidder). ``CQ-STE-01``,
   ``CQ-STE-02``, ``SC-CHE-01`` (two bids) and ``CQ-CEM-01`` bid; ``CQ-EEB`` clears at
   11:05. Awards (by hand): 8,000 t @ 38.80, 6,000 @ 38.50, 5,000 @ 38.20 and 1,000 of the
@@ -34,6 +35,7 @@ from greencircle.auth.models import User
 from greencircle.auth.policy import Actor
 from greencircle.auth.service import actor_for_user
 from greencircle.demo.exchange import demo_actor, demo_org_id
+from greencircle.demo.registry import SECOND_REGULATOR
 from greencircle.exchange.agreements import AgreementService
 from greencircle.exchange.auctions import AuctionService
 from greencircle.exchange.models import ExOrder, ExTrade
@@ -114,7 +116,10 @@ def load_exchange_modes_demo(session: Session, signer: LogSigner) -> dict[str, i
         return f"{PREFIX}{n:03d}"
 
     # -- the regulator's allowance auction ------------------------------------------------
-    auctions.issue_reserve(regulator, market=MARKET, product="CQEA", vintage=2025, quantity=20_000)
+    asked = auctions.request_reserve(
+        regulator, market=MARKET, product="CQEA", vintage=2025, quantity=20_000
+    )
+    auctions.approve_reserve(demo_actor(session, SECOND_REGULATOR), str(asked["id"]))
     sale = _ok(
         auctions.create(
             regulator,

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from greencircle.api.deps import SessionDep
 from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
+from greencircle.errors import NotFound
 from greencircle.exchange.auction_endpoints import AuctionDep
 from greencircle.exchange.console import labels, local_when
 from greencircle.exchange.models_auctions import AUCTION_STATUSES
@@ -48,6 +49,8 @@ RESULT_CODES = (
     "cancelled",
     "cleared",
     "reserve_issued",
+    "reserve_requested",
+    "reserve_rejected",
     "auction_not_open",
     "auction_not_closed",
     "auction_finished",
@@ -164,6 +167,11 @@ def auctions_page(
         pricings=labels(lang, "auctions.pricing.", PRICINGS),
         result=_outcome(lang, result, outcome),
         ref=f"console-{new_id()}",
+        reserve_requests=(
+            svc.reserve_requests(actor, status="pending")[0]
+            if Perm.EXCHANGE_AUCTION in actor.perms
+            else []
+        ),
     )
 
 
@@ -298,7 +306,7 @@ def create_auction(
 
 
 @router.post(PAGE + "/reserve")
-def issue_reserve(
+def request_reserve(
     request: Request,
     actor: ConsoleActor,
     svc: AuctionDep,
@@ -309,7 +317,7 @@ def issue_reserve(
     vintage: Annotated[str, Form(max_length=8)],
     quantity: Annotated[str, Form(max_length=20)],
 ) -> RedirectResponse:
-    """Issue units into the authority's auction reserve account."""
+    """Request units for the authority's auction reserve (a second regulator approves)."""
     check_csrf(request, csrf)
     actor.require(Perm.EXCHANGE_AUCTION)
     q, year = quantity.strip(), vintage.strip()
@@ -317,11 +325,35 @@ def issue_reserve(
         return RedirectResponse(_back(PAGE, None, "invalid_quantity", False), 303)
     svc.books.transact(
         session,
-        lambda: svc.issue_reserve(
+        lambda: svc.request_reserve(
             actor, market=market, product=product.strip(), vintage=int(year), quantity=int(q)
         ),
     )
-    return RedirectResponse(_back(PAGE, None, "reserve_issued", True), 303)
+    return RedirectResponse(_back(PAGE, None, "reserve_requested", True), 303)
+
+
+@router.post(PAGE + "/reserve/{request_id}/{decision}")
+def decide_reserve(
+    request: Request,
+    request_id: str,
+    decision: str,
+    actor: ConsoleActor,
+    svc: AuctionDep,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=400)] = "",
+) -> RedirectResponse:
+    """Approve (issue the units) or reject a reserve request: another regulator than the
+    requester (same calls as ``POST /v1/exchange/auctions/reserve/{id}/approve|reject``)."""
+    check_csrf(request, csrf)
+    if decision == "approve":
+        svc.books.transact(session, lambda: svc.approve_reserve(actor, request_id))
+        return RedirectResponse(_back(PAGE, None, "reserve_issued", True), 303)
+    if decision == "reject":
+        note = reason.strip() or "rejected in the console"
+        svc.books.transact(session, lambda: svc.reject_reserve(actor, request_id, note))
+        return RedirectResponse(_back(PAGE, None, "reserve_rejected", True), 303)
+    raise NotFound(f"no reserve decision {decision!r}", code="not_found")
 
 
 @router.post(PAGE + "/{auction_id}/bids")

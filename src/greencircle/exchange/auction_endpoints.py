@@ -115,12 +115,53 @@ def create_auction(
 
 
 @router.post("/reserve", status_code=201)
-def issue_reserve(
+def request_reserve(
     body: ReserveIn, actor: CurrentActor, svc: AuctionDep, session: SessionDep
 ) -> dict[str, Any]:
-    """Issue new units into the authority's auction reserve account (the market's
-    regulator); the units a one-way auction offers are held from this account."""
-    return svc.books.transact(session, lambda: svc.issue_reserve(actor, **body.model_dump()))
+    """Request new units for the authority's auction reserve account (a regulator of the
+    market's authority); a second regulator approves before anything is issued."""
+    return svc.books.transact(session, lambda: svc.request_reserve(actor, **body.model_dump()))
+
+
+@router.get("/reserve")
+def reserve_requests(
+    actor: CurrentActor,
+    svc: AuctionDep,
+    status: Annotated[str | None, Query(pattern="^(pending|issued|rejected)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Reserve requests of the caller's markets, newest first."""
+    items, total = svc.reserve_requests(actor, status=status, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.post("/reserve/{request_id}/approve")
+def approve_reserve(
+    request_id: str, actor: CurrentActor, svc: AuctionDep, session: SessionDep
+) -> dict[str, Any]:
+    """Approve a reserve request (a regulator other than the requester): issue the units."""
+    return svc.books.transact(session, lambda: svc.approve_reserve(actor, request_id))
+
+
+class ReserveRejectIn(BaseModel):
+    """Why a reserve request is rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=400)
+
+
+@router.post("/reserve/{request_id}/reject")
+def reject_reserve(
+    request_id: str,
+    body: ReserveRejectIn,
+    actor: CurrentActor,
+    svc: AuctionDep,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """Reject a reserve request (a regulator other than the requester)."""
+    return svc.books.transact(session, lambda: svc.reject_reserve(actor, request_id, body.reason))
 
 
 @router.get("")

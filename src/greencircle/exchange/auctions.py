@@ -32,7 +32,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from greencircle.audit.keys import LogSigner
@@ -51,13 +51,19 @@ from greencircle.exchange.auction import (
 from greencircle.exchange.clearing import Clearing, ClearingHost, Rejection, TradeCtx
 from greencircle.exchange.journal import append_command
 from greencircle.exchange.models import ExOrder, ExTrade
-from greencircle.exchange.models_auctions import AUCTION_KINDS, PRICINGS, ExAuction
+from greencircle.exchange.models_auctions import (
+    AUCTION_KINDS,
+    PRICINGS,
+    ExAuction,
+    ExReserveRequest,
+)
 from greencircle.exchange.prices import PriceCode
 from greencircle.exchange.rules import MarketRules
 from greencircle.exchange.service import BookRegistry, ExchangeService, OrderAck
 from greencircle.kit.ids import new_id
 from greencircle.kit.paging import page
 from greencircle.kit.timeutil import as_utc, utcnow
+from greencircle.registry.errors import FourEyesRequired
 from greencircle.registry.ledger import AccountKind
 from greencircle.registry.models import RegAccount
 from greencircle.registry.posting import Leg
@@ -220,7 +226,24 @@ class AuctionService(ClearingHost):
             )
         return acc
 
-    def issue_reserve(
+    def _reserve_view(self, row: ExReserveRequest) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "market": row.market_code,
+            "product": row.product,
+            "vintage": int(row.vintage),
+            "instrument": row.instrument_code,
+            "quantity": int(row.quantity),
+            "status": row.status,
+            "requested_by": row.requested_by_user_id,
+            "decided_by": row.decided_by_user_id,
+            "reason": row.reason,
+            "tx_id": row.tx_id,
+            "created_at": row.created_at.isoformat() if row.created_at else None,
+            "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        }
+
+    def request_reserve(
         self,
         actor: Actor,
         *,
@@ -232,13 +255,12 @@ class AuctionService(ClearingHost):
         region: str | None = None,
         pollutant: str | None = None,
     ) -> dict[str, Any]:
-        """Issue ``quantity`` [t] new units into the authority's auction reserve account.
+        """Request ``quantity`` [t] new units for the authority's auction reserve account.
 
-        The units are real registry units: one ``issue`` transaction from the market's
-        issuance account (double entry, new serial block with origin ``AR<vintage>-<jur>``,
-        a ``registry.issue`` log leaf with ``purpose = auction_reserve``). Needs
-        :attr:`Perm.REGISTRY_ISSUE` and the market's authority. Raises ``Invalid`` for a
-        non-positive quantity and the registry's errors for a bad instrument.
+        Nothing is issued until a second regulator of the authority approves
+        (:meth:`approve_reserve`). Needs :attr:`Perm.REGISTRY_ISSUE` and the market's
+        authority (``exchange.not_authority``); ``invalid_quantity`` and the registry's
+        errors for a bad instrument. Logged as ``exchange.reserve.requested``.
         """
         actor.require(Perm.REGISTRY_ISSUE)
         self._require_authority(actor, market)
@@ -247,39 +269,135 @@ class AuctionService(ClearingHost):
         inst = self.registry.instrument(
             market, product, vintage, project_id=project_id, region=region, pollutant=pollutant
         )
-        acc = self.reserve_account(actor, market)
+        row = ExReserveRequest(
+            market_code=market,
+            product=product,
+            vintage=vintage,
+            project_id=project_id,
+            region=region,
+            pollutant=pollutant,
+            instrument_code=inst.code,
+            quantity=quantity,
+            status="pending",
+            requested_by_user_id=actor.user_id,
+            requested_by_org_id=actor.org_id,
+            created_at=self.clock(),
+        )
+        self.session.add(row)
+        self.session.flush()
+        self._log_reserve(row, "requested")
+        return self._reserve_view(row)
+
+    def _log_reserve(self, row: ExReserveRequest, event: str) -> None:
+        AuditLog(self.session, self.signer).append(
+            [
+                {
+                    "type": f"exchange.reserve.{event}",
+                    "org_id": row.requested_by_org_id,
+                    "subject": f"exreserve:{row.id}",
+                    "market": row.market_code,
+                    "instrument": row.instrument_code,
+                    "quantity": int(row.quantity),
+                    "requested_by": row.requested_by_user_id,
+                    "decided_by": row.decided_by_user_id,
+                    "tx_id": row.tx_id,
+                }
+            ]
+        )
+
+    def _pending_reserve(self, actor: Actor, request_id: str) -> ExReserveRequest:
+        actor.require(Perm.REGISTRY_ISSUE)
+        row = self.session.get(ExReserveRequest, request_id)
+        if row is None:
+            raise NotFound(
+                f"reserve request {request_id!r} not found", code="exchange.reserve_not_found"
+            )
+        self._require_authority(actor, row.market_code)
+        if row.status != "pending":
+            raise Conflict(
+                f"reserve request {request_id} is {row.status}", code="exchange.reserve_not_pending"
+            )
+        if row.requested_by_user_id == actor.user_id:
+            raise FourEyesRequired("the requester may not decide; a second regulator must")
+        return row
+
+    def approve_reserve(self, actor: Actor, request_id: str) -> dict[str, Any]:
+        """A second regulator of the authority approves: the units are issued now.
+
+        One ``issue`` transaction from the market's issuance account into the authority's
+        reserve account (double entry, a new serial block with origin ``AR<vintage>-<jur>``,
+        a ``registry.issue`` log leaf with ``purpose = auction_reserve``).
+        Errors: ``exchange.reserve_not_found`` (404), ``exchange.reserve_not_pending``
+        (409), ``four_eyes_required`` (403, the requester), ``exchange.not_authority``.
+        """
+        row = self._pending_reserve(actor, request_id)
+        inst = self.registry.instrument(
+            row.market_code,
+            row.product,
+            int(row.vintage),
+            project_id=row.project_id,
+            region=row.region,
+            pollutant=row.pollutant,
+        )
+        acc = self.reserve_account(actor, row.market_code)
         source = self.registry.repo.ensure_account(
             {
-                "number": f"{market}.SYS.{AccountKind.ISSUANCE.value.upper()}",
+                "number": f"{row.market_code}.SYS.{AccountKind.ISSUANCE.value.upper()}",
                 "kind": AccountKind.ISSUANCE.value,
-                "market_code": market,
+                "market_code": row.market_code,
                 "org_id": None,
                 "currency": None,
                 "is_system": True,
             }
         )
-        origin = f"AR{vintage}-{actor.org_jurisdiction_code}"[:40]
-        leg = Leg(inst, source, acc, quantity * 10 ** int(inst.scale), origin)
-        balances = self.registry.poster.lock([leg])
+        origin = f"AR{int(row.vintage)}-{actor.org_jurisdiction_code}"[:40]
+        leg = Leg(inst, source, acc, int(row.quantity) * 10 ** int(inst.scale), origin)
         tx = self.registry.poster.post(
             kind="issue",
-            market_code=market,
+            market_code=row.market_code,
             legs=[leg],
-            balances=balances,
+            balances=self.registry.poster.lock([leg]),
             actor_user_id=actor.user_id,
             actor_org_id=actor.org_id,
             event_org_id=actor.org_id,
-            reference="auction-reserve",
-            event={"purpose": "auction_reserve"},
+            reference=f"auction-reserve:{row.id}",
+            event={"purpose": "auction_reserve", "requested_by": row.requested_by_user_id},
         )
-        return {
-            "tx_id": tx.tx_id,
-            "leaf_index": tx.leaf_index,
+        row.status, row.decided_by_user_id, row.decided_at = "issued", actor.user_id, self.clock()
+        row.tx_id = tx.tx_id
+        self._log_reserve(row, "issued")
+        return self._reserve_view(row) | {
             "account": acc.number,
-            "instrument": inst.code,
-            "quantity": quantity,
+            "leaf_index": tx.leaf_index,
             "serials": [s for leg_view in tx.legs for s in leg_view.serials],
         }
+
+    def reject_reserve(self, actor: Actor, request_id: str, reason: str) -> dict[str, Any]:
+        """A second regulator of the authority rejects the request (nothing is issued)."""
+        row = self._pending_reserve(actor, request_id)
+        row.status, row.decided_by_user_id, row.decided_at = "rejected", actor.user_id, self.clock()
+        row.reason = reason[:400]
+        self._log_reserve(row, "rejected")
+        return self._reserve_view(row)
+
+    def reserve_requests(
+        self, actor: Actor, *, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Reserve requests of the markets the actor is the authority of, newest first."""
+        actor.require(Perm.EXCHANGE_AUCTION)
+        markets = [m for m in self.rules if self.is_authority(actor, m)]
+        conds: list[ColumnElement[bool]] = [ExReserveRequest.market_code.in_(markets)]
+        if status:
+            conds.append(ExReserveRequest.status == status)
+        rows, total = page(
+            self.session,
+            ExReserveRequest,
+            conds,
+            [ExReserveRequest.created_at.desc(), ExReserveRequest.id.desc()],
+            limit,
+            offset,
+        )
+        return [self._reserve_view(r) for r in rows], total
 
     # -- views ----------------------------------------------------------------------------
     def view(self, auction: ExAuction) -> dict[str, Any]:

@@ -21,7 +21,14 @@ from greencircle.kit.ids import new_id
 from greencircle.kit.timeutil import utcnow
 from greencircle.storage.base import Base
 
-__all__ = ["AUCTION_KINDS", "AUCTION_STATUSES", "PRICINGS", "ExAuction"]
+__all__ = [
+    "AUCTION_KINDS",
+    "AUCTION_STATUSES",
+    "PRICINGS",
+    "RESERVE_STATUSES",
+    "ExAuction",
+    "ExReserveRequest",
+]
 
 #: ``one_way``: an authority sells; ``call``: two-sided periodic uniform-price clearing.
 AUCTION_KINDS = ("one_way", "call")
@@ -97,3 +104,37 @@ class ExAuction(Base):
     seller_order_id: Mapped[str | None] = mapped_column(String(26))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+#: Life cycle of a reserve issuance request (four eyes).
+RESERVE_STATUSES = ("pending", "issued", "rejected")
+
+
+class ExReserveRequest(Base):
+    """A request to issue new units into the authority's auction reserve account.
+
+    Issuing units is a four-eyes act, as allocation plans are in the registry: one
+    regulator of the market's authority requests, a different one approves (the units are
+    issued then) or rejects.
+    """
+
+    __tablename__ = "ex_reserve_requests"
+    __table_args__ = (Index("ix_ex_reserve_requests_market_status", "market_code", "status"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    market_code: Mapped[str] = mapped_column(String(24))
+    product: Mapped[str] = mapped_column(String(24))
+    vintage: Mapped[int] = mapped_column(BigInteger)
+    project_id: Mapped[str | None] = mapped_column(String(60))
+    region: Mapped[str | None] = mapped_column(String(60))
+    pollutant: Mapped[str | None] = mapped_column(String(16))
+    instrument_code: Mapped[str] = mapped_column(String(160))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12))
+    requested_by_user_id: Mapped[str] = mapped_column(String(26))
+    requested_by_org_id: Mapped[str] = mapped_column(String(26))
+    decided_by_user_id: Mapped[str | None] = mapped_column(String(26))
+    reason: Mapped[str | None] = mapped_column(String(400))
+    tx_id: Mapped[str | None] = mapped_column(String(26))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
