@@ -150,7 +150,8 @@ def make_stream(n: int, seed: int = 1) -> tuple[list[Cmd], list[Cmd]]:
 def greencircle_step(
     book: FastBook | ReferenceBook, *, fields: bool = True
 ) -> Callable[[Cmd], int]:
-    """``place(fields...)`` (default) or ``submit(Order(...))`` for new orders."""
+    """New orders through ``place`` with the fields (default) or ``submit`` of an
+    :class:`Order`."""
     submit, place, cancel, amend = book.submit, book.place, book.cancel, book.amend
     buy, sell, limit, gtc, ioc = Side.BUY, Side.SELL, Kind.LIMIT, TimeInForce.GTC, TimeInForce.IOC
 

@@ -228,3 +228,19 @@ def csrf_of(html: str) -> str:
     m = re.search(r'name="csrf" value="(\w+)"', html)
     assert m is not None
     return m.group(1)
+
+
+def issue_itmo(session: Any, signer: LogSigner, *, to: str, project: str, quantity: int) -> str:
+    """Issue SCO-ITMO 2025 of ``project`` to organisation ``to`` (the Chongqing bureau acts
+    for the SCO market's authority); returns the instrument code."""
+    tx = RegistryService(session, signer).issue(
+        load_actor(session, "cq-eeb"),
+        market_code="SCO",
+        product="SCO-ITMO",
+        vintage=2025,
+        to_org_id=org_id(session, to),
+        quantity=quantity,
+        project_id=project,
+        reference="ITMO issuance",
+    )
+    return tx.legs[0].instrument_code

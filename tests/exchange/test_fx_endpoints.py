@@ -10,11 +10,10 @@ import pytest
 
 from greencircle.audit.keys import signer_from
 from greencircle.kit.timeutil import utcnow
-from greencircle.registry.service import RegistryService
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
 from tests_support import Api, make_api, make_settings
 
-from .ex_support import SELLER, fund, load_actor, org_id
+from .ex_support import SELLER, fund, issue_itmo
 
 PROJECT = "ITMO-CQ-0009"
 
@@ -27,17 +26,7 @@ def xapi(databases, tmp_path) -> Iterator[tuple[Api, str]]:
     engine = make_engine(url)
     try:
         with unit_of_work(make_session_factory(engine)) as s:
-            tx = RegistryService(s, signer).issue(
-                load_actor(s, "cq-eeb"),
-                market_code="SCO",
-                product="SCO-ITMO",
-                vintage=2025,
-                to_org_id=org_id(s, SELLER),
-                quantity=1_000,
-                project_id=PROJECT,
-                reference="ITMO issuance",
-            )
-            inst = tx.legs[0].instrument_code
+            inst = issue_itmo(s, signer, to=SELLER, project=PROJECT, quantity=1_000)
     finally:
         engine.dispose()
     for api in make_api(url, tmp_path):

@@ -24,7 +24,17 @@ from greencircle.exchange.rules import load_rules
 from greencircle.registry.service import RegistryService
 from greencircle.storage.engine import unit_of_work
 
-from .ex_support import BUYER, INSTRUMENT, SELLER, SIGNER, Market, fund, load_actor, org_id
+from .ex_support import (
+    BUYER,
+    INSTRUMENT,
+    SELLER,
+    SIGNER,
+    Market,
+    fund,
+    issue_itmo,
+    load_actor,
+    org_id,
+)
 
 SCO_PROJECT = "ITMO-CQ-0001"
 RATE = "0.0139"  # CNY per KZT
@@ -60,18 +70,8 @@ def world(databases) -> Iterator[tuple[Market, str]]:
     m = Market(url)
     m.now = T0
     with unit_of_work(m.factory) as s:
+        inst = issue_itmo(s, SIGNER, to=SELLER, project=SCO_PROJECT, quantity=1_000)
         reg = RegistryService(s, SIGNER)
-        tx = reg.issue(
-            load_actor(s, "cq-eeb"),
-            market_code="SCO",
-            product="SCO-ITMO",
-            vintage=2025,
-            to_org_id=org_id(s, SELLER),
-            quantity=1_000,
-            project_id=SCO_PROJECT,
-            reference="ITMO issuance",
-        )
-        inst = tx.legs[0].instrument_code
         bank = load_actor(s, "settle-01")
         reg.deposit(
             bank,

@@ -270,7 +270,8 @@ class OrderBook(Protocol):
         kind: Kind = Kind.LIMIT,
         tif: TimeInForce = TimeInForce.GTC,
     ) -> Result:
-        """``submit(Order(...))`` without building the :class:`Order` (the fast path)."""
+        """:meth:`submit` of an order given by its fields, without building the
+        :class:`Order` (the fast path)."""
 
     def cancel(self, order_id: str) -> Result:
         """Cancel a resting order (``UNKNOWN_ORDER`` for unknown or finished orders)."""

@@ -45,7 +45,6 @@ from greencircle.exchange.surveillance import check_position, record_rejection
 from greencircle.kit.ids import new_id
 from greencircle.kit.timeutil import utcnow
 from greencircle.registry.markets import Market
-from greencircle.registry.models import RegBalance
 from greencircle.registry.results import InstrumentView
 from greencircle.registry.service import RegistryService
 
@@ -271,9 +270,17 @@ class Clearing:
         return notional + fee_minor(notional, ctx.rules.fee_bps)
 
     # -- reservation ----------------------------------------------------------------------
-    def _scales(self, ctx: TradeCtx, funding: str) -> tuple[int, int]:
+    def _scales(self, market_code: str, funding: str) -> tuple[int, int]:
+        """Minor-unit scales of the market's currency and of ``funding``."""
         cat = self.registry.catalog
-        return cat.currency(ctx.currency).scale, cat.currency(funding).scale
+        return cat.currency(cat.market(market_code).currency.value).scale, cat.currency(
+            funding
+        ).scale
+
+    def _order_fx(self, row: ExOrder) -> tuple[Decimal, int, int]:
+        """An FX-funded buy order's locked rate and the two currencies' scales."""
+        rate = Decimal(self.fx.get(str(row.fx_rate_id)).rate)
+        return (rate, *self._scales(row.market_code, str(row.funding_currency)))
 
     def reserve_buy(
         self,
@@ -347,7 +354,7 @@ class Clearing:
                 "fx_rate_unavailable",
                 f"no {funding_currency}/{ctx.currency} rate snapshot is valid now",
             )
-        ms, fs = self._scales(ctx, funding_currency)
+        ms, fs = self._scales(ctx.market.code, funding_currency)
         pay = convert_minor(need_minor, Decimal(rate_row.rate), ms, fs)
         res = self.registry.reserve_cash(
             engine,
@@ -407,16 +414,7 @@ class Clearing:
             acc = self.registry.repo.account_by_number(
                 f"{ctx.market.code}.{self.registry.repo.org(actor.org_id).code}"
             )
-            bal = (
-                self.session.scalar(
-                    select(RegBalance).where(
-                        RegBalance.account_id == acc.id,
-                        RegBalance.instrument_id == ctx.inst.id,
-                    )
-                )
-                if acc is not None
-                else None
-            )
+            bal = self.registry.repo.balance(acc.id, ctx.inst.id) if acc is not None else None
             free = (int(bal.posted) - int(bal.held)) if bal is not None else 0
             sellable = free - today * ctx.unit_minor
             if units > sellable:
@@ -450,11 +448,7 @@ class Clearing:
         """
         keep = keep_minor
         if row.side == "buy" and row.fx_hold_id:
-            rate = Decimal(self.fx.get(str(row.fx_rate_id)).rate)
-            market_code = row.market_code
-            cat = self.registry.catalog
-            ms = cat.currency(cat.market(market_code).currency.value).scale
-            fs = cat.currency(str(row.funding_currency)).scale
+            rate, ms, fs = self._order_fx(row)
             spent = int(row.notional_minor) + int(row.fee_minor)
             keep = convert_minor(spent + keep_minor, rate, ms, fs) - int(row.paid_minor)
             surplus_fx = int(row.fx_hold_open) - keep_minor
@@ -500,8 +494,7 @@ class Clearing:
         operator = self.org_by_code(ctx.rules.operator_org)
         paid: int | None = None
         if buy.fx_hold_id:
-            rate = Decimal(self.fx.get(str(buy.fx_rate_id)).rate)
-            ms, fs = self._scales(ctx, str(buy.funding_currency))
+            rate, ms, fs = self._order_fx(buy)
             spent = int(buy.notional_minor) + int(buy.fee_minor)
             paid = fill_payment(spent, notional + fee_b, rate, ms, fs)
             settlement = self.registry.settle_dvp_pvp(

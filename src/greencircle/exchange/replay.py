@@ -65,7 +65,8 @@ _DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
 class _Writer(Protocol):
-    def write(self, s: str, /) -> int: ...
+    def write(self, s: str, /) -> int:
+        """Write ``s``; return the number of characters written."""
 
 
 @dataclass

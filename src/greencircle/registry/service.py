@@ -1427,6 +1427,20 @@ class RegistryService:
         actor.require(Perm.REGISTRY_HOLD)
         return self._void_hold(actor, hold_id, amount, log=True)
 
+    def _locked_holds(self, *hold_ids: str) -> list[tuple[RegHold, RegAccount]]:
+        """Lock holds (in id order, the global lock order) and return each with its
+        account, in the order asked."""
+        for hid in sorted(set(hold_ids)):
+            self.repo.require_locked(RegHold, hid, "hold")
+        out = []
+        for hid in hold_ids:
+            hold = self.repo.get(RegHold, hid)
+            assert hold is not None
+            acc = self.repo.get(RegAccount, hold.account_id)
+            assert acc is not None
+            out.append((hold, acc))
+        return out
+
     def settle_dvp(
         self,
         actor: Actor,
@@ -1453,16 +1467,7 @@ class RegistryService:
         stored = self._idem_lookup(actor.org_id, idempotency_key, request)
         if stored is not None:
             return self._settlement_result(stored["tx_id"], unit_hold_id, cash_hold_id, True)
-        for hid in sorted({unit_hold_id, cash_hold_id}):  # lock order: holds by id
-            self.repo.require_locked(RegHold, hid, "hold")
-        uh = self.repo.get(RegHold, unit_hold_id)
-        ch = self.repo.get(RegHold, cash_hold_id)
-        assert uh is not None
-        assert ch is not None
-        seller_acc = self.repo.get(RegAccount, uh.account_id)
-        buyer_cash = self.repo.get(RegAccount, ch.account_id)
-        assert seller_acc is not None
-        assert buyer_cash is not None
+        (uh, seller_acc), (ch, buyer_cash) = self._locked_holds(unit_hold_id, cash_hold_id)
         if seller_acc.kind != AccountKind.HOLDING or buyer_cash.kind != AccountKind.CASH:
             raise InvalidState("settle_dvp needs a unit hold and a cash hold")
         inst = self._instrument(uh.instrument_id)
@@ -1517,20 +1522,9 @@ class RegistryService:
         (the seller's proceeds, the exchange's fee) is paid. Every leg posts or none does.
         """
         actor.require(Perm.REGISTRY_HOLD)
-        for hid in sorted({unit_hold_id, cash_hold_id, fx_hold_id}):  # lock order: by id
-            self.repo.require_locked(RegHold, hid, "hold")
-        uh = self.repo.get(RegHold, unit_hold_id)
-        ch = self.repo.get(RegHold, cash_hold_id)
-        fh = self.repo.get(RegHold, fx_hold_id)
-        assert uh is not None
-        assert ch is not None
-        assert fh is not None
-        seller_acc = self.repo.get(RegAccount, uh.account_id)
-        buyer_cash = self.repo.get(RegAccount, ch.account_id)
-        fx_cash = self.repo.get(RegAccount, fh.account_id)
-        assert seller_acc is not None
-        assert buyer_cash is not None
-        assert fx_cash is not None
+        (uh, seller_acc), (ch, buyer_cash), (fh, fx_cash) = self._locked_holds(
+            unit_hold_id, cash_hold_id, fx_hold_id
+        )
         if (
             seller_acc.kind != AccountKind.HOLDING
             or buyer_cash.kind != AccountKind.CASH
