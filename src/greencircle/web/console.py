@@ -30,6 +30,7 @@ from greencircle.auth.repository import AccessEventRepo, CredentialRepo, Jurisdi
 from greencircle.auth.roles import OrgType, Perm
 from greencircle.auth.service import DirectoryService
 from greencircle.errors import Forbidden, LoginRequired, PlatformError, RateLimited, Unauthorized
+from greencircle.kit import fmt
 from greencircle.kit.timeutil import to_local
 from greencircle.web.i18n import LANGUAGES, negotiate, translate
 from greencircle.web.nav import nav_for
@@ -120,6 +121,12 @@ def render(
         "name": name,
         "url_with": url_with,
         "local": local,
+        # Numbers as people read them (kit/fmt.py): locale grouping, precision per unit.
+        "fmt_num": lambda v, places=fmt.DEFAULT_PLACES: fmt.number(v, lang, places=places),
+        "fmt_qty": lambda v, unit, places=None: fmt.quantity(v, unit, lang, places=places),
+        "fmt_minor": lambda v, scale: fmt.minor(v, scale, lang),
+        "fmt_money": lambda v, currency, scale=2: fmt.money(v, currency, scale, lang),
+        "unit_label": fmt.unit_label,
         "actor": actor,
         "nav": nav_for(actor) if actor else [],
         "csrf": csrf_token(request, token) if token else "",
