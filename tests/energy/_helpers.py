@@ -30,6 +30,16 @@ def assert_dispatch_invariants(
     assert (series.export_kw <= problem.export_limit_kw + atol).all()
     assert (series.import_kw[problem.outage] <= atol).all()
     assert (series.export_kw[problem.outage] <= atol).all()
+    # Export is PV energy of the same step (plus battery discharge only when the explicit
+    # option is on), and no grid import is re-exported (one meter: import or export).
+    source = series.pv_used_kw + (series.discharge_kw if problem.battery_export else 0.0)
+    assert (series.export_kw <= source + atol).all(), "export beyond its source"
+    assert (np.minimum(series.import_kw, series.export_kw) <= atol).all(), "grid re-export"
+    if not problem.battery_export:
+        # Without battery export, what leaves the meter is PV beyond the load and charging.
+        served = series.load_kw - series.unserved_kw
+        surplus = np.clip(series.pv_used_kw - served - series.charge_kw, 0.0, None)
+        assert (series.export_kw <= surplus + atol).all(), "battery or genset export"
     shed_max = (1.0 - problem.critical_load_fraction) * problem.load_kw
     assert (series.unserved_kw <= shed_max + atol).all()
     bat = problem.battery

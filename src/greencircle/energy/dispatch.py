@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from greencircle.energy.optimise import net_grid_flows
 from greencircle.energy.problem import MicrogridProblem
 from greencircle.energy.result import (
     CostBreakdown,
@@ -100,8 +101,9 @@ class RollingDispatcher:
     """A fixed-size window LP for a built system, re-used across windows.
 
     Columns per step (blocks of W): ``pv, imp, exp, uns, crit, ch, dis, soc, gen`` (and
-    ``on`` with a minimum-load genset). Rows: energy balance and SOC recursion (W each),
-    plus the genset on/off rows. Everything that changes between windows (load, PV, prices,
+    ``on`` with a minimum-load genset). Rows: energy balance, SOC recursion and export
+    source (``exp_t ≤ pv_t``, ``+ dis_t`` with battery export) (W each), plus the genset
+    on/off rows. Everything that changes between windows (load, PV, prices,
     limits, outage rules, SOC floor, initial SOC) is a bound, a cost or a row bound.
 
     Parameters
@@ -175,16 +177,21 @@ class RollingDispatcher:
         put(w + t[1:], o["soc"] + t[:-1], -1.0)
         put(w + t, o["ch"] + t, -dt * self.eta_c)
         put(w + t, o["dis"] + t, dt / self.eta_d)
-        nrow = 2 * w
-        row_lo = np.zeros(nrow)
+        # Export source: exp_t − pv_t (− dis_t with battery export) ≤ 0.
+        put(2 * w + t, o["exp"] + t, 1.0)
+        put(2 * w + t, o["pv"] + t, -1.0)
+        if problem.battery_export:
+            put(2 * w + t, o["dis"] + t, -1.0)
+        nrow = 3 * w
+        row_lo = np.concatenate([np.zeros(2 * w), np.full(w, -highspy.kHighsInf)])
         row_up = np.zeros(nrow)
         if self.milp:
             assert gen is not None
-            put(2 * w + t, o["gen"] + t, 1.0)
-            put(2 * w + t, o["on"] + t, -gen.power_kw)
             put(3 * w + t, o["gen"] + t, 1.0)
-            put(3 * w + t, o["on"] + t, -gen.min_load_fraction * gen.power_kw)
-            nrow = 4 * w
+            put(3 * w + t, o["on"] + t, -gen.power_kw)
+            put(4 * w + t, o["gen"] + t, 1.0)
+            put(4 * w + t, o["on"] + t, -gen.min_load_fraction * gen.power_kw)
+            nrow = 5 * w
             row_lo = np.concatenate([row_lo, np.full(w, -highspy.kHighsInf), np.zeros(w)])
             row_up = np.concatenate([row_up, np.zeros(w), np.full(w, highspy.kHighsInf)])
         a = sp.csc_array(
@@ -264,11 +271,17 @@ class RollingDispatcher:
             else (np.full(n, gen.power_kw) if gen else np.zeros(n)),
             "on": gen_avail,
         }
+        surplus = kwp * problem.pv_kw_per_kwp > problem.load_kw
+        if not problem.battery_export:
+            # Exact export rule of a built system (see optimise.pv_surplus_steps).
+            ub["exp"] = np.where(surplus, ub["exp"], 0.0)
+            for name in ("dis", "gen", "on"):
+                ub[name] = np.where(surplus, 0.0, ub[name])
         lb = {name: np.zeros(n) for name in self.off}
         lb["soc"] = floor * kwh if has_bat else np.zeros(n)
         cost = {name: np.zeros(n) for name in self.off}
         cost["imp"] = e * imp_cost
-        cost["exp"] = -e * problem.export_price_cny_per_kwh
+        cost["exp"] = -e * problem.export_credit_cny_per_kwh
         cost["uns"] = np.full(n, e * problem.unserved_energy_cost_cny_per_kwh)
         cost["crit"] = np.full(n, e * m)
         cost["gen"] = np.full(n, gen_cost)
@@ -373,12 +386,13 @@ def rolling_dispatch(
         out[:, start : start + k] = x[:, :k]
         soc = float(x[rd.BLOCKS.index("soc"), k - 1])
     b = {name: out[i] for i, name in enumerate(rd.off)}
+    imp, exp = net_grid_flows(b["imp"], b["exp"])
     series = DispatchSeries(
         load_kw=problem.load_kw,
         pv_available_kw=pv_kwp * problem.pv_kw_per_kwp,
         pv_used_kw=b["pv"],
-        import_kw=b["imp"],
-        export_kw=b["exp"],
+        import_kw=imp,
+        export_kw=exp,
         charge_kw=b["ch"],
         discharge_kw=b["dis"],
         soc_kwh=b["soc"],

@@ -11,6 +11,8 @@ Model (per step t = 0..N−1, Δt [h], weight w):
 
     pv_t ≤ kWp · π_t                                                      (PV, curtailable)
 
+    exp_t ≤ pv_t   (+ dis_t only with ``battery_export``)                 (export source)
+
     S_t = S_{t−1} + Δt (η_c ch_t − dis_t / η_d),  S_{−1} = S_{N−1}           (cyclic SOC)
 
     s_min·kWh ≤ S_t ≤ s_max·kWh,   ch_t, dis_t ≤ kW
@@ -20,7 +22,19 @@ Model (per step t = 0..N−1, Δt [h], weight w):
     gen_t ≤ P·on_t,  gen_t ≥ m·P·on_t,  on_t ∈ {0, 1}                      (genset, MILP)
 
     min  c_pv kWp + c_E kWh + c_P kW + F_gen + Σ_t Δt w [imp_t (p_t + c_CO2 EF_t/1000)
-         − exp_t p^x_t + uns_t VOLL + gen_t (fuel + c_CO2 EF_gen/1000)]
+         − exp_t x_t + uns_t VOLL + gen_t (fuel + c_CO2 EF_gen/1000)]
+
+    x_t = min(p^x_t, p_t + c_CO2 EF_t/1000)                              (export credit)
+
+Export is PV energy of the same step: no grid-to-grid and (unless ``battery_export``) no
+battery-to-grid export. For a built system (fixed PV size) this is made exact by
+:func:`pv_surplus_steps`: export only where PV exceeds the load, and there no battery
+discharge or genset. When sizing, :func:`optimise` solves the joint LP, then re-solves the
+dispatch at the chosen sizes with that exact rule whenever the joint solution discharged
+the battery (or ran the genset) in a step that exported. The export credit never exceeds
+the step's import cost, so the optimum never imports and exports in the same step;
+:func:`series_from_x` nets any solver-tolerance overlap (``imp_t`` and ``exp_t`` both
+reduced by their minimum, which keeps the balance and every bound).
 
 ``S_t`` is the energy stored at the end of step t. With ``initial_soc_fraction`` set the
 recursion starts from ``S_{−1} = f_0·kWh`` and the end state is free (dispatch of an
@@ -64,7 +78,9 @@ __all__ = [
     "RawSolution",
     "build_model",
     "make_highs",
+    "net_grid_flows",
     "optimise",
+    "pv_surplus_steps",
     "series_from_x",
     "solve_model",
 ]
@@ -123,6 +139,24 @@ class LPModel:
         """Column slice of a per-step block."""
         o = self.blocks[block]
         return slice(o, o + self.n_steps)
+
+
+def pv_surplus_steps(problem: MicrogridProblem) -> npt.NDArray[np.bool_] | None:
+    """Steps where built PV exceeds the load, when the export rule can be made exact.
+
+    With a fixed PV size and no battery export, the steps where ``kWp·π_t > L_t`` are the
+    only ones with PV to export, and in them the load needs neither battery nor genset.
+    Fixing ``exp_t = 0`` elsewhere and ``dis_t = gen_t = 0`` there makes every export a
+    PV surplus (no battery energy leaves through the meter while PV is exported).
+    Returns ``None`` when the PV size is a decision (or battery export is allowed).
+    """
+    if problem.battery_export:
+        return None
+    if problem.pv is None:
+        return np.zeros(problem.n_steps, dtype=np.bool_)
+    if problem.pv.kwp is None:
+        return None
+    return np.asarray(problem.pv.kwp * problem.pv_kw_per_kwp > problem.load_kw)
 
 
 def build_model(problem: MicrogridProblem, *, critical_slack: bool = False) -> LPModel:
@@ -192,7 +226,7 @@ def build_model(problem: MicrogridProblem, *, critical_slack: bool = False) -> L
 
     e = dt * w
     cost[sl("imp")] = e * problem.import_cost_cny_per_kwh
-    cost[sl("exp")] = -e * problem.export_price_cny_per_kwh
+    cost[sl("exp")] = -e * problem.export_credit_cny_per_kwh
     cost[sl("uns")] = e * problem.unserved_energy_cost_cny_per_kwh
     upper[sl("imp")] = problem.import_limit_kw
     upper[sl("exp")] = problem.export_limit_kw
@@ -242,6 +276,7 @@ def build_model(problem: MicrogridProblem, *, critical_slack: bool = False) -> L
         prof = problem.pv_kw_per_kwp
         if pv.kwp is None:
             cost[scalars["kwp"]] = pv.cost_cny_per_kwp_year
+            lower[scalars["kwp"]] = pv.min_kwp
             if pv.max_kwp is not None:
                 upper[scalars["kwp"]] = pv.max_kwp
             r_pv = add_rows("pv", ninf, zeros)
@@ -274,6 +309,7 @@ def build_model(problem: MicrogridProblem, *, critical_slack: bool = False) -> L
         if bat.kwh is None:
             kwh = scalars["kwh"]
             cost[kwh] = bat.energy_cost_cny_per_kwh_year
+            lower[kwh] = bat.min_kwh
             if bat.max_kwh is not None:
                 upper[kwh] = bat.max_kwh
             r_max = add_rows("soc_max", ninf, zeros)
@@ -290,6 +326,7 @@ def build_model(problem: MicrogridProblem, *, critical_slack: bool = False) -> L
         if bat.kw is None:
             kw = scalars["kw"]
             cost[kw] = bat.power_cost_cny_per_kw_year
+            lower[kw] = bat.min_kw
             if bat.max_kw is not None:
                 upper[kw] = bat.max_kw
             for name in ("ch", "dis"):
@@ -299,6 +336,14 @@ def build_model(problem: MicrogridProblem, *, critical_slack: bool = False) -> L
         else:
             upper[sl("ch")] = bat.kw
             upper[sl("dis")] = bat.kw
+
+    # Export source: exp_t − pv_t (− dis_t with battery export) ≤ 0.
+    r_src = add_rows("exp_src", ninf, zeros)
+    put(r_src, col("exp"), 1.0)
+    if pv is not None:
+        put(r_src, col("pv"), -1.0)
+    if bat is not None and problem.battery_export:
+        put(r_src, col("dis"), -1.0)
 
     integer_columns = np.zeros(0, dtype=np.int32)
     offset = 0.0
@@ -321,6 +366,16 @@ def build_model(problem: MicrogridProblem, *, critical_slack: bool = False) -> L
             integer_columns = col("on").astype(np.int32)
         else:
             upper[sl("gen")] = gen.power_kw * avail
+
+    surplus = pv_surplus_steps(problem)
+    if surplus is not None:
+        # Built PV, no battery export: only PV beyond the load is exported, and while PV
+        # covers the load neither the battery nor the genset runs.
+        upper[blocks["exp"] + t[~surplus]] = 0.0
+        if bat is not None:
+            upper[blocks["dis"] + t[surplus]] = 0.0
+        if gen is not None:
+            upper[blocks["on" if milp else "gen"] + t[surplus]] = 0.0
 
     matrix = sp.csc_array(
         (np.concatenate(vals), (np.concatenate(rows_i), np.concatenate(cols_i))),
@@ -491,12 +546,13 @@ def series_from_x(problem: MicrogridProblem, model: LPModel, x: FloatArray) -> D
             float(soc[-1]) if bat.initial_soc_fraction is None else bat.initial_soc_fraction * kwh
         )
     uns = block("uns") + block("crit")
+    imp, exp = net_grid_flows(block("imp"), block("exp"))
     return DispatchSeries(
         load_kw=problem.load_kw,
         pv_available_kw=kwp * problem.pv_kw_per_kwp,
         pv_used_kw=block("pv"),
-        import_kw=block("imp"),
-        export_kw=block("exp"),
+        import_kw=imp,
+        export_kw=exp,
         charge_kw=block("ch"),
         discharge_kw=block("dis"),
         soc_kwh=soc,
@@ -504,6 +560,17 @@ def series_from_x(problem: MicrogridProblem, model: LPModel, x: FloatArray) -> D
         genset_kw=block("gen"),
         soc_initial_kwh=soc0,
     )
+
+
+def net_grid_flows(import_kw: FloatArray, export_kw: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Net simultaneous import and export of a step (one meter sees their difference) [kW].
+
+    Both are reduced by ``min(imp_t, exp_t)``: the balance, the limits and the export-source
+    rule still hold, and the cost does not rise (the export credit never exceeds the import
+    cost).
+    """
+    both = np.minimum(import_kw, export_kw)
+    return import_kw - both, export_kw - both
 
 
 def _size(problem: MicrogridProblem, model: LPModel, x: FloatArray, name: str) -> float:
@@ -675,6 +742,52 @@ def optimise(
             progress("done", 1.0)
         return sol
     sol = solution_from_raw(problem, model, raw, build_seconds=build_s)
+    if sol.series is not None and _needs_exact_export(problem, sol.series):
+        sol = _redispatch_at_sizes(problem, sol, time_limit_s, mip_rel_gap, progress)
     if progress:
         progress("done", 1.0)
     return sol
+
+
+def _needs_exact_export(problem: MicrogridProblem, series: DispatchSeries) -> bool:
+    """Whether a joint solution exported in a step where battery or genset also ran."""
+    if problem.battery_export or pv_surplus_steps(problem) is not None:
+        return False
+    tol = 1e-6 * (1.0 + float(problem.load_kw.max(initial=0.0)))
+    exporting = series.export_kw > tol
+    other = (series.discharge_kw > tol) | (series.genset_kw > tol)
+    return bool((exporting & other).any())
+
+
+def _redispatch_at_sizes(
+    problem: MicrogridProblem,
+    sized: MicrogridSolution,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    progress: Progress | None,
+) -> MicrogridSolution:
+    """Dispatch again at the sizes of ``sized`` with the exact export rule (see
+    :func:`pv_surplus_steps`); the objective adds back the capital of the fixed sizes."""
+    if progress:
+        progress("re-dispatching with the exact export rule", 0.7)
+    fixed = problem.with_fixed_sizes(
+        pv_kwp=sized.pv_kwp, battery_kwh=sized.battery_kwh, battery_kw=sized.battery_kw
+    )
+    t0 = time.perf_counter()
+    model = build_model(fixed)
+    build_s = time.perf_counter() - t0
+    raw = solve_model(model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    if not raw.x.size:
+        return sized
+    sol = solution_from_raw(fixed, model, raw, build_seconds=sized.build_seconds + build_s)
+    assert sol.costs is not None
+    sizes_capital = (
+        sol.costs.pv_capital_cny
+        + sol.costs.battery_energy_capital_cny
+        + sol.costs.battery_power_capital_cny
+    )
+    return replace(
+        sol,
+        objective_cny=raw.objective_cny + sizes_capital,
+        solve_seconds=sized.solve_seconds + raw.solve_seconds,
+    )

@@ -34,6 +34,8 @@ class PVOptions:
         Annualised cost [CNY/(kWp·yr)].
     max_kwp
         Upper bound on the built size [kWp]; ``None`` = unbounded.
+    min_kwp
+        Lower bound on the built size [kWp] (0 = none).
     kwp
         Fixed (already built) size [kWp]; ``None`` = size it.
     """
@@ -41,6 +43,7 @@ class PVOptions:
     cost_cny_per_kwp_year: float = 0.0
     max_kwp: float | None = None
     kwp: float | None = None
+    min_kwp: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,8 @@ class BatteryOptions:
         SOC window as a fraction of the energy capacity [-].
     max_kwh, max_kw
         Upper bounds on sizes [kWh], [kW]; ``None`` = unbounded.
+    min_kwh, min_kw
+        Lower bounds on sizes [kWh], [kW] (0 = none).
     kwh, kw
         Fixed (already built) sizes; ``None`` = size it.
     initial_soc_fraction
@@ -75,6 +80,8 @@ class BatteryOptions:
     kwh: float | None = None
     kw: float | None = None
     initial_soc_fraction: float | None = None
+    min_kwh: float = 0.0
+    min_kw: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +157,10 @@ class MicrogridProblem:
         Energy prices [CNY/kWh].
     import_limit_kw, export_limit_kw
         Limits [kW] per step (``inf`` = none; 0 during outages).
+    battery_export
+        ``False`` (default): export at a step is at most the PV energy used at that step
+        (``exp_t ≤ pv_t``): no grid-to-grid and no battery-to-grid export. ``True``: the
+        battery may also export (``exp_t ≤ pv_t + dis_t``).
     grid_tco2_per_mwh
         Grid emission factor [tCO2/MWh].
     carbon_price_cny_per_tco2
@@ -192,6 +203,7 @@ class MicrogridProblem:
     genset: GensetOptions | None = None
     operating_cost_weight: float = 1.0
     economics: EconomicsOptions = field(default_factory=EconomicsOptions)
+    battery_export: bool = False
     index: pd.DatetimeIndex = field(default_factory=_empty_index)
     notes: dict[str, object] = field(default_factory=dict)
 
@@ -206,6 +218,16 @@ class MicrogridProblem:
         return self.import_price_cny_per_kwh + (
             self.carbon_price_cny_per_tco2 * self.grid_tco2_per_mwh / 1000.0
         )
+
+    @property
+    def export_credit_cny_per_kwh(self) -> FloatArray:
+        """Credit per exported kWh: ``min(p^x_t, p_t + c_CO2 · EF_t / 1000)`` [CNY/kWh].
+
+        An export is never credited above the import cost of the same step: otherwise a
+        site that imports at a step would gain by exporting PV and buying the load back,
+        an arbitrage that a single net meter does not pay.
+        """
+        return np.minimum(self.export_price_cny_per_kwh, self.import_cost_cny_per_kwh)
 
     @classmethod
     def simple(
@@ -226,6 +248,7 @@ class MicrogridProblem:
         genset: GensetOptions | None = None,
         outages: list[tuple[int, int, float]] | None = None,
         operating_cost_weight: float = 1.0,
+        battery_export: bool = False,
     ) -> MicrogridProblem:
         """Build a problem from scalars/arrays (broadcast to N); outages as (start, steps, f)."""
         load = np.asarray(load_kw, dtype=np.float64)
@@ -261,6 +284,7 @@ class MicrogridProblem:
             battery=battery,
             genset=genset,
             operating_cost_weight=operating_cost_weight,
+            battery_export=battery_export,
         )
 
     def with_fixed_sizes(

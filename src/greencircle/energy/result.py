@@ -13,6 +13,8 @@ Definitions (all energies are annual: Σ_t Δt · x_t · w, with w the operating
   (exports are not netted off; ``export_displaced_tco2`` reports them separately).
 * **avoided emissions** = grid-only emissions − emissions, where the grid-only case serves
   the load from the grid up to the import limit (nothing during outages).
+* **export** is PV energy of the same step (battery energy too only with the explicit
+  ``battery_export`` option), credited at ``min(export price, import cost)`` of the step.
 * **simple payback** = capital equivalent / annual savings, with capital equivalent =
   annualised capital costs / CRF(r, n) and savings = grid-only operating cost − operating
   cost of the system; ``None`` when the savings are not positive.
@@ -203,7 +205,8 @@ def compute_cost_breakdown(
     Notes
     -----
     ``total = c_pv·kWp + c_E·kWh + c_P·kW + F_gen + Σ Δt·w·[imp·(p + c_CO2·EF/1000)
-    − exp·p_exp + uns·VOLL + gen·(fuel + c_CO2·EF_gen/1000)]``.
+    − exp·x + uns·VOLL + gen·(fuel + c_CO2·EF_gen/1000)]`` with the export credit
+    ``x = min(p_exp, p + c_CO2·EF/1000)`` of each step.
     """
     pv = problem.pv
     bat = problem.battery
@@ -216,7 +219,7 @@ def compute_cost_breakdown(
         genset_fixed_cny=gen.fixed_cost_cny_per_year if gen else 0.0,
         grid_energy_cny=_cost(problem, series.import_kw, problem.import_price_cny_per_kwh),
         grid_carbon_cny=_cost(problem, series.import_kw, cp * problem.grid_tco2_per_mwh / 1000.0),
-        export_revenue_cny=_cost(problem, series.export_kw, problem.export_price_cny_per_kwh),
+        export_revenue_cny=_cost(problem, series.export_kw, problem.export_credit_cny_per_kwh),
         unserved_cny=_cost(problem, series.unserved_kw, problem.unserved_energy_cost_cny_per_kwh),
         genset_fuel_cny=_cost(problem, series.genset_kw, gen.fuel_cost_cny_per_kwh) if gen else 0.0,
         genset_carbon_cny=(

@@ -15,7 +15,7 @@ Minimal SPEC::
      "grid": {"import_price_cny_per_kwh": {"tariff": "CN-SC-2023-LI",
                                             "flat_price_cny_per_kwh": 0.62},
               "export_price_cny_per_kwh": 0.35, "import_limit_kw": 2000,
-              "export_limit_kw": 500},
+              "export_limit_kw": 500, "battery_export": false},
      "carbon": {"grid_tco2_per_mwh": {"grid_code": "CN-SW", "year": 2023},
                 "price_cny_per_tco2": 80},
      "outages": [{"start_step": 4380, "steps": 8, "critical_load_fraction": 0.3}],
@@ -128,6 +128,7 @@ class PVSpec(_Model):
     profile_kw_per_kwp: list[Annotated[float, Field(ge=0.0, le=2.0)]] | None = None
     site: PVSiteSpec | None = None
     cost_cny_per_kwp_year: NonNeg
+    min_kwp: NonNeg = 0.0
     max_kwp: NonNeg | None = None
     kwp: NonNeg | None = Field(default=None, description="fixed existing size; no sizing")
 
@@ -135,6 +136,8 @@ class PVSpec(_Model):
     def _one_source(self) -> PVSpec:
         if (self.profile_kw_per_kwp is None) == (self.site is None):
             raise ValueError("pv needs exactly one of 'profile_kw_per_kwp' or 'site'")
+        if self.max_kwp is not None and self.min_kwp > self.max_kwp:
+            raise ValueError(f"min_kwp ({self.min_kwp}) must be <= max_kwp ({self.max_kwp})")
         return self
 
 
@@ -147,7 +150,9 @@ class BatterySpec(_Model):
     discharge_efficiency: Efficiency
     soc_min_fraction: Fraction = 0.0
     soc_max_fraction: Fraction = 1.0
+    min_kwh: NonNeg = 0.0
     max_kwh: NonNeg | None = None
+    min_kw: NonNeg = 0.0
     max_kw: NonNeg | None = None
     kwh: NonNeg | None = None
     kw: NonNeg | None = None
@@ -155,6 +160,10 @@ class BatterySpec(_Model):
 
     @model_validator(mode="after")
     def _soc(self) -> BatterySpec:
+        for lo, hi in (("min_kwh", "max_kwh"), ("min_kw", "max_kw")):
+            lo_v, hi_v = getattr(self, lo), getattr(self, hi)
+            if hi_v is not None and lo_v > hi_v:
+                raise ValueError(f"{lo} ({lo_v}) must be <= {hi} ({hi_v})")
         if self.soc_min_fraction > self.soc_max_fraction:
             raise ValueError(
                 f"soc_min_fraction ({self.soc_min_fraction}) must be <= "
@@ -175,12 +184,18 @@ class TariffRef(_Model):
 
 
 class GridSpec(_Model):
-    """Grid connection: prices [CNY/kWh] and limits [kW] (``null`` = unlimited)."""
+    """Grid connection: prices [CNY/kWh] and limits [kW] (``null`` = unlimited).
+
+    Export at a step is at most the PV energy used at that step; ``battery_export: true``
+    also lets the battery export (off by default). An exported kWh is credited at the
+    export price, but never above the import cost of the same step.
+    """
 
     import_price_cny_per_kwh: FloatList | TariffRef
     export_price_cny_per_kwh: float | FloatList = 0.0
     import_limit_kw: NonNeg | None = None
     export_limit_kw: NonNeg | None = None
+    battery_export: bool = False
 
 
 class GridFactorRef(_Model):
@@ -532,7 +547,10 @@ def resolve_spec(
             )
             notes["pv"] = pv_note
         pv_opts = PVOptions(
-            cost_cny_per_kwp_year=s.pv.cost_cny_per_kwp_year, max_kwp=s.pv.max_kwp, kwp=s.pv.kwp
+            cost_cny_per_kwp_year=s.pv.cost_cny_per_kwp_year,
+            max_kwp=s.pv.max_kwp,
+            kwp=s.pv.kwp,
+            min_kwp=s.pv.min_kwp,
         )
     bat_opts = None
     if s.battery is not None:
@@ -546,6 +564,8 @@ def resolve_spec(
             soc_max_fraction=b.soc_max_fraction,
             max_kwh=b.max_kwh,
             max_kw=b.max_kw,
+            min_kwh=b.min_kwh,
+            min_kw=b.min_kw,
             kwh=b.kwh,
             kw=b.kw,
             initial_soc_fraction=b.initial_soc_fraction,
@@ -561,7 +581,7 @@ def resolve_spec(
             outage_only=g.outage_only,
             fixed_cost_cny_per_year=g.fixed_cost_cny_per_year,
         )
-    return MicrogridProblem(
+    problem = MicrogridProblem(
         timestep_hours=dt,
         load_kw=np.asarray(s.load_kw, dtype=np.float64),
         pv_kw_per_kwp=profile,
@@ -584,4 +604,14 @@ def resolve_spec(
         ),
         index=index,
         notes=notes,
+        battery_export=s.grid.battery_export,
     )
+    exp_price = problem.export_price_cny_per_kwh
+    capped = exp_price > problem.export_credit_cny_per_kwh
+    notes["export"] = {
+        "battery_export": s.grid.battery_export,
+        "rule": "export <= PV used at the step"
+        + (" + battery discharge" if s.grid.battery_export else ""),
+        "credit_capped_steps": int(capped.sum()),
+    }
+    return problem
