@@ -4,9 +4,11 @@ The site belongs to the demo enterprise ``CQ-CHE-01``; two studies (PV + battery
 only) are computed with the real optimiser through :class:`~greencircle.energy.service.
 EnergyService`, so they are saved, logged in the transparency log and comparable like
 any user's. The load profile is synthetic (a seeded, deterministic continuous-process
-park); the tariff is the Sichuan large-industry TOU schedule used as a stand-in, because
-no Chongqing schedule is in the tariff data yet; the grid factor is looked up for the
-site's province (CN-CQ → Southwest grid) in the MRV factor library. A six-hour grid
+park); the tariff is the Sichuan large-industry TOU schedule (``CN-SC-2023-LI``, status
+``recall``) used as a stand-in, because no Chongqing tariff is shipped (none could be
+verified; the site and study pages say so); the grid factor is looked up for the site's
+province (CN-CQ → Southwest grid) in the MRV factor library. Export is PV surplus only
+(no battery export). A six-hour grid
 outage on the evening of 2 July may be bridged by the battery or paid as unserved energy.
 Loading twice changes nothing.
 """
@@ -15,13 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from greencircle.audit.keys import LogSigner
 from greencircle.auth.models import Organisation, User
 from greencircle.auth.service import actor_for_user
+from greencircle.energy.forms import process_load_kw
 from greencircle.energy.models import EnergySite
 from greencircle.energy.repository import SiteRepo, StudyRepo
 from greencircle.energy.service import EnergyService
@@ -51,16 +53,10 @@ def demo_load_kw(hours: int = HOURS) -> list[float]:
     """Hourly load of a continuous-process chemical park [kW] (seeded, deterministic).
 
     A 3.0 MW process base running day and night, 0.9 MW of day-shift load on working
-    days (08:00–20:00), summer cooling (+12 % around late July) and ±2 % noise.
+    days (08:00–20:00), summer cooling (+12 % around late July) and ±2 % noise
+    (:func:`greencircle.energy.forms.process_load_kw`, the console's "process" profile).
     """
-    rng = np.random.default_rng(2026)
-    t = np.arange(hours)
-    hour = t % 24
-    weekday = (t // 24) % 7 < 5
-    seasonal = 1.0 + 0.12 * np.cos(2 * np.pi * (t / 8760 - 0.56))
-    shift = np.where((hour >= 8) & (hour < 20) & weekday, 900.0, 0.0)
-    load = (3000.0 + shift) * seasonal * (1.0 + rng.normal(0.0, 0.02, hours))
-    return [round(float(x), 1) for x in np.clip(load, 500.0, None)]
+    return process_load_kw(hours, 3000.0, 900.0)
 
 
 def demo_spec(with_battery: bool, hours: int = HOURS) -> dict[str, Any]:

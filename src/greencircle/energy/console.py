@@ -13,19 +13,50 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
-from greencircle.api.deps import SessionDep
+from greencircle.api.deps import JobsDep, SessionDep
 from greencircle.auth.models import Organisation
+from greencircle.auth.roles import Perm
+from greencircle.energy.errors import MicrogridSpecInvalid
+from greencircle.energy.forms import (
+    LOAD_PROFILES,
+    PV_PRESETS,
+    STUDY_DEFAULTS,
+    study_spec_from_form,
+)
+from greencircle.energy.grid_factors import grid_regions
 from greencircle.energy.models import EnergySite, EnergyStudy
-from greencircle.energy.service import KPI_TABLE, EnergyService, headline_kpis
-from greencircle.web.console import ConsoleActor, page_lang, pages, render
+from greencircle.energy.schemas import SiteIn
+from greencircle.energy.service import (
+    ASYNC_THRESHOLD_STEPS,
+    KPI_TABLE,
+    EnergyService,
+    check_api_spec,
+    headline_kpis,
+    run_weight,
+)
+from greencircle.energy.tariffs import available_tariffs, load_tariff, tariffs_for_province
+from greencircle.errors import PlatformError
+from greencircle.kit import fmt as fmt_kit
+from greencircle.web.console import ConsoleActor, check_csrf, page_lang, pages, render
 from greencircle.web.i18n import catalog, translate
 
 router = APIRouter(include_in_schema=False)
 
-#: Digits shown per unit.
-_DIGITS = {"kWp": 1, "kWh": 1, "kW": 1, "kWh/yr": 0, "CNY/yr": 0, "tCO2/yr": 1, "yr": 1, "-": 1}
+#: Display of each KPI unit: (divisor, screen unit code, decimals). Energies per year are
+#: shown in MWh; the API and the RESULT keep the exact kWh values.
+DISPLAY_UNITS: dict[str, tuple[float, str, int]] = {
+    "kWp": (1.0, "kWp", 0),
+    "kWh": (1.0, "kWh", 0),
+    "kW": (1.0, "kW", 0),
+    "kWh/yr": (1000.0, "MWh/yr", 1),
+    "CNY/yr": (1.0, "CNY/yr", 0),
+    "tCO2/yr": (1.0, "tCO2/yr", 1),
+    "yr": (1.0, "yr", 1),
+    "-": (0.01, "%", 1),
+}
 #: Cost breakdown lines shown on the study page, in order.
 COST_KEYS = (
     "pv_capital_cny",
@@ -85,27 +116,112 @@ def data_status(lang: str, status: object) -> str:
     return translate(lang, key) if key in catalog(lang) else str(status or "")
 
 
-def fmt(value: float | None, unit: str = "-") -> str:
-    """A KPI for display: thousands separators; ratios as percentages; ``–`` if absent."""
+def unit_text(lang: str, unit: str) -> str:
+    """A unit as shown in ``lang`` (``CNY/yr`` → ``元/年``; ``tCO2`` → ``tCO₂``)."""
+    key = f"energy.unit.{unit}"
+    return translate(lang, key) if key in catalog(lang) else fmt_kit.unit_label(unit)
+
+
+def fmt(value: float | None, unit: str = "-", lang: str = "en") -> str:
+    """A KPI for display in ``lang``: locale grouping, precision and scale per unit
+    (:data:`DISPLAY_UNITS`); ratios as percentages; ``–`` if absent."""
     if value is None or not math.isfinite(value):
         return "–"
-    if unit == "-":
-        return f"{value * 100:,.1f} %"
-    return f"{value:,.{_DIGITS.get(unit, 2)}f}"
+    div, _, places = DISPLAY_UNITS.get(unit, (1.0, unit, 2))
+    return fmt_kit.number(value / div, lang, places=places)
 
 
-def kpi_rows(summary: Mapping[str, Any] | None) -> list[dict[str, str]]:
+def display_unit(lang: str, unit: str) -> str:
+    """The screen unit of a KPI unit, in ``lang``."""
+    return unit_text(lang, DISPLAY_UNITS.get(unit, (1.0, unit, 2))[1])
+
+
+def kpi_rows(summary: Mapping[str, Any] | None, lang: str = "en") -> list[dict[str, str]]:
     """The headline KPIs of a RESULT as display rows (catalog key, value, unit)."""
     values = headline_kpis(summary)
     return [
         {
             "key": k.key,
             "label_key": f"energy.kpi.{k.key}",
-            "value": fmt(values[k.key], k.unit),
-            "unit": "" if k.unit == "-" else k.unit,
+            "value": fmt(values[k.key], k.unit, lang),
+            "unit": display_unit(lang, k.unit),
         }
         for k in KPI_TABLE
     ]
+
+
+def solver_status(lang: str, status: object) -> str:
+    """The solver's status (``optimal`` ...) in ``lang``."""
+    key = f"energy.solver.{status}"
+    return translate(lang, key) if key in catalog(lang) else str(status or "")
+
+
+def site_province(site: EnergySite) -> str:
+    """ISO 3166-2 province of a site from its jurisdiction (``CN-CQ-500115`` → ``CN-CQ``)."""
+    return "-".join(site.jurisdiction_code.split("-")[:2])
+
+
+def tariff_note(site: EnergySite, lang: str) -> str:
+    """Which tariffs are shipped for the site's province, said plainly."""
+    province = site_province(site)
+    region = grid_regions().get(province)
+    where = (region.name_en if lang == "en" else region.name_zh) if region else province
+    codes = tariffs_for_province(province)
+    if codes:
+        return translate(lang, "energy.tariff.shipped", province=where, codes=", ".join(codes))
+    return translate(lang, "energy.tariff.none_shipped", province=where)
+
+
+def tariff_view(site: EnergySite, notes: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The study's tariff for display: name and sources in ``lang``, status, stand-in."""
+    tariff = notes.get("tariff") or {}
+    code = tariff.get("code")
+    if not code:
+        return {}
+    name = tariff.get("description") if lang == "en" else tariff.get("description_zh")
+    sources = tariff.get("sources_en") if lang == "en" else tariff.get("sources")
+    province = tariff.get("province")
+    return {
+        "code": code,
+        "name": name or "",
+        "sources": list(sources or []),
+        "status": data_status(lang, tariff.get("status")),
+        "flat_price": fmt_kit.number(tariff.get("flat_price_cny_per_kwh"), lang, places=4),
+        "stand_in": bool(province) and province != site_province(site),
+    }
+
+
+def grid_factor_view(notes: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The grid factor for display (value, identity, status, fallback in ``lang``)."""
+    gf = notes.get("grid_factor") or {}
+    if "factor_id" not in gf:
+        return {}
+    fallback = ""
+    if gf.get("fallback"):
+        fallback = translate(
+            lang,
+            "energy.study.fallback_used",
+            requested=gf.get("requested_code", ""),
+            year=gf.get("requested_year", ""),
+            used=gf.get("grid_code", ""),
+            years=gf.get("years", ""),
+        )
+    return {
+        "value": fmt_kit.number(gf.get("tco2_per_mwh"), lang, places=None),
+        "unit": unit_text(lang, "tCO2/MWh"),
+        "factor_id": gf["factor_id"],
+        "status": data_status(lang, gf.get("status")),
+        "fallback": fallback,
+    }
+
+
+def export_view(notes: Mapping[str, Any], lang: str) -> str:
+    """The export rule of the run in ``lang``."""
+    export = notes.get("export")
+    if not isinstance(export, Mapping):
+        return ""
+    key = "battery" if export.get("battery_export") else "pv_only"
+    return translate(lang, f"energy.study.export_rule.{key}")
 
 
 def monthly_energy(
@@ -184,7 +300,16 @@ def sites_page(
         page=page,
         pages=pages(result.total, limit),
         sort=sort,
+        can_manage=Perm.ENERGY_MANAGE in actor.perms,
     )
+
+
+@router.get("/console/energy/sites/new", response_class=HTMLResponse)
+def new_site_page(request: Request, actor: ConsoleActor) -> HTMLResponse:
+    """Form: register a microgrid site of my organisation."""
+    actor.require(Perm.ENERGY_MANAGE)
+    defaults = dict.fromkeys(SITE_FIELDS, "") | {"timezone": "Asia/Shanghai"}
+    return _site_form(request, actor, defaults, {})
 
 
 @router.get("/console/energy/sites/{site_id}", response_class=HTMLResponse)
@@ -208,7 +333,7 @@ def site_page(
         {
             "study": s,
             "status": translate(lang, f"energy.status.{s.status}"),
-            "kpis": {r["key"]: r["value"] for r in kpi_rows(s.summary)},
+            "kpis": {r["key"]: r["value"] for r in kpi_rows(s.summary, lang)},
         }
         for s in result.items
     ]
@@ -220,6 +345,9 @@ def site_page(
         owner=session.get(Organisation, site.organisation_id),
         result=result,
         rows=rows,
+        units={k.key: display_unit(lang, k.unit) for k in KPI_TABLE},
+        tariff_note=tariff_note(site, lang),
+        can_run=service.can_run_on(site),
         page=page,
         pages=pages(result.total, limit),
         sort=sort,
@@ -245,16 +373,17 @@ def study_page(
         study=study,
         site=site,
         status=translate(lang, f"energy.status.{study.status}"),
-        kpis=kpi_rows(summary),
+        solver=solver_status(lang, study.solver_status) if study.solver_status else "",
+        kpis=kpi_rows(summary, lang),
         costs=[
-            {"label_key": f"energy.cost.{k}", "value": fmt(costs.get(k), "CNY/yr")}
+            {"label_key": f"energy.cost.{k}", "value": fmt(costs.get(k), "CNY/yr", lang)}
             for k in COST_KEYS
             if k in costs
         ],
-        grid_factor=notes.get("grid_factor") or {},
-        grid_status=data_status(lang, (notes.get("grid_factor") or {}).get("status")),
-        tariff=notes.get("tariff") or {},
-        tariff_status=data_status(lang, (notes.get("tariff") or {}).get("status")),
+        cost_unit=display_unit(lang, "CNY/yr"),
+        grid_factor=grid_factor_view(notes, lang),
+        tariff=tariff_view(site, notes, lang),
+        export_rule=export_view(notes, lang),
         chart=chart_payload(study, lang),
     )
 
@@ -269,11 +398,12 @@ def compare_page(
     """Studies side by side."""
     flat = [part.strip() for value in ids for part in value.split(",") if part.strip()]
     studies, rows = EnergyService(session, actor).compare(flat)
+    lang = page_lang(request)
     table = [
         {
             "label_key": f"energy.kpi.{r['key']}",
-            "unit": "" if r["unit"] == "-" else r["unit"],
-            "values": [fmt(v, r["unit"]) for v in r["values"]],
+            "unit": display_unit(lang, r["unit"]),
+            "values": [fmt(v, r["unit"], lang) for v in r["values"]],
         }
         for r in rows
     ]
@@ -285,3 +415,174 @@ def compare_page(
         sites=site_names(session, studies),
         table=table,
     )
+
+
+# -- forms: new site, new study ---------------------------------------------------------
+SITE_FIELDS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "jurisdiction_code",
+    "latitude_deg",
+    "longitude_deg",
+    "grid_code",
+    "timezone",
+)
+
+
+def _grid_choices(lang: str) -> list[dict[str, str]]:
+    """Provinces (by ISO code) with their regional grid, for the site form."""
+    seen: dict[str, dict[str, str]] = {}
+    for region in grid_regions().values():
+        if region.province_iso in seen:
+            continue
+        name = region.name_en if lang == "en" else region.name_zh
+        seen[region.province_iso] = {
+            "code": region.province_iso,
+            "label": f"{name} · {region.regional_grid}",
+        }
+    return sorted(seen.values(), key=lambda c: c["code"])
+
+
+def _site_form(
+    request: Request,
+    actor: Any,
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    lang = page_lang(request)
+    return render(
+        request,
+        "energy/site_form.html",
+        actor=actor,
+        values=values,
+        errors=errors,
+        grids=_grid_choices(lang),
+        status_code=status_code,
+    )
+
+
+def _error_key(lang: str, code: str) -> str:
+    """Catalog key of a service error code on a form (a generic one if not in the catalog)."""
+    key = f"energy.form.err.{code}"
+    return key if key in catalog(lang) else "energy.form.err.rejected"
+
+
+@router.post("/console/energy/sites", response_class=HTMLResponse, response_model=None)
+async def create_site_submit(
+    request: Request, actor: ConsoleActor, session: SessionDep
+) -> HTMLResponse | RedirectResponse:
+    """Create a site from the form; errors are shown on the form (nothing is written)."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    actor.require(Perm.ENERGY_MANAGE)
+    values = {k: str(form.get(k, "") or "").strip() for k in SITE_FIELDS}
+    lang = page_lang(request)
+    try:
+        body = SiteIn.model_validate(values)
+    except ValidationError as exc:
+        errors = {str(e["loc"][0]): "energy.form.err.invalid" for e in exc.errors()}
+        return _site_form(request, actor, values, errors, status_code=422)
+    try:
+        site = EnergyService(session, actor).create_site(body)
+    except PlatformError as exc:
+        field = {
+            "duplicate_code": "code",
+            "unknown_jurisdiction": "jurisdiction_code",
+            "invalid_timezone": "timezone",
+            "energy.grid_factor_not_found": "grid_code",
+        }.get(exc.code, "_form")
+        errors = {field: _error_key(lang, exc.code)}
+        return _site_form(request, actor, values, errors, status_code=exc.status_code)
+    return RedirectResponse(f"/console/energy/sites/{site.id}", status_code=303)
+
+
+def _study_form(
+    request: Request,
+    actor: Any,
+    site: EnergySite,
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    lang = page_lang(request)
+    tariffs = []
+    for code in available_tariffs():
+        tariff = load_tariff(code)
+        tariffs.append(
+            {
+                "code": code,
+                "label": tariff.description_en if lang == "en" else tariff.description_zh,
+                "status": data_status(lang, tariff.status),
+            }
+        )
+    return render(
+        request,
+        "energy/study_form.html",
+        actor=actor,
+        site=site,
+        values=values,
+        errors=errors,
+        tariffs=tariffs,
+        tariff_note=tariff_note(site, lang),
+        profiles=LOAD_PROFILES,
+        presets=PV_PRESETS,
+        status_code=status_code,
+    )
+
+
+@router.get("/console/energy/sites/{site_id}/studies/new", response_class=HTMLResponse)
+def new_study_page(
+    request: Request, site_id: str, actor: ConsoleActor, session: SessionDep
+) -> HTMLResponse:
+    """Form: build and run a study on a site (no JSON)."""
+    site = EnergyService(session, actor).site_for_run(site_id)
+    return _study_form(request, actor, site, STUDY_DEFAULTS, {})
+
+
+@router.post(
+    "/console/energy/sites/{site_id}/studies", response_class=HTMLResponse, response_model=None
+)
+async def run_study_submit(
+    request: Request, site_id: str, actor: ConsoleActor, session: SessionDep, jobs: JobsDep
+) -> HTMLResponse | RedirectResponse:
+    """Build the SPEC from the form and run it (a background job for a full year)."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    service = EnergyService(session, actor)
+    site = service.site_for_run(site_id)
+    values = {k: str(form.get(k, "") or "") for k in STUDY_DEFAULTS}
+    upload = form.get("load_file")
+    upload_text: str | None = None
+    if upload is not None and not isinstance(upload, str):
+        raw = await upload.read()
+        if raw:
+            try:
+                upload_text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return _study_form(
+                    request,
+                    actor,
+                    site,
+                    values,
+                    {"load_file": "energy.form.err.load_value"},
+                    status_code=422,
+                )
+    built = study_spec_from_form(values, upload_text)
+    if built.spec is None:
+        return _study_form(request, actor, site, values, built.errors, status_code=422)
+    spec = service.effective_spec(built.spec, site)
+    try:
+        parsed = check_api_spec(spec)
+    except MicrogridSpecInvalid as exc:
+        locs = [str(d.get("loc", "")) for d in exc.detail] if isinstance(exc.detail, list) else []
+        errors = {"_form": "energy.form.err.spec", "_locs": ", ".join(locs)}
+        return _study_form(request, actor, site, values, errors, status_code=422)
+    signer = request.app.state.log_signer
+    label = built.label or None
+    if run_weight(parsed) > ASYNC_THRESHOLD_STEPS:
+        _, study_id = service.start_job(jobs, spec, signer=signer, site=site, label=label)
+    else:
+        study_id = service.run(spec, signer=signer, site=site, label=label).get("study_id")
+    return RedirectResponse(f"/console/energy/studies/{study_id}", status_code=303)

@@ -498,8 +498,11 @@ def resolve_spec(
         )
         notes["tariff"] = {
             "code": tariff.code,
-            "description": tariff.description,
+            "description": tariff.description_en,
+            "description_zh": tariff.description_zh,
+            "province": tariff.province,
             "sources": list(tariff.sources),
+            "sources_en": list(tariff.sources_en),
             "status": tariff.status,
             "flat_price_cny_per_kwh": imp.flat_price_cny_per_kwh,
             "flat_price_status": "user-supplied (not in the reference material)",

@@ -32,6 +32,7 @@ __all__ = [
     "expand_tariff",
     "load_site_defaults",
     "load_tariff",
+    "tariffs_for_province",
 ]
 
 
@@ -49,8 +50,10 @@ class TariffPeriod:
         Hours of the local day (0-23, hour-beginning) in which the period applies.
     ratio_to_flat
         Price as a multiple of the flat price [-].
-    source, status
-        Provenance of the row.
+    source, source_en
+        Provenance of the row: the original citation and its English rendering.
+    status
+        ``confirmed`` / ``recall`` / ``estimate``.
     """
 
     period: str
@@ -58,6 +61,7 @@ class TariffPeriod:
     hours: frozenset[int]
     ratio_to_flat: float
     source: str
+    source_en: str
     status: str
 
 
@@ -69,21 +73,35 @@ class TouTariff:
     ----------
     code
         Tariff code, e.g. ``CN-SC-2023-LI``.
-    description
-        Human-readable name.
+    province
+        ISO 3166-2 code of the province the tariff applies to, e.g. ``CN-SC``.
+    description_en, description_zh
+        Name in English and in Chinese (stored per language, shown in the page's).
     periods
         Base periods (peak/flat/valley), which must cover every hour of every month, and
         overriding periods (``critical_peak``) applied on top.
     """
 
     code: str
-    description: str
+    province: str
+    description_en: str
+    description_zh: str
     periods: tuple[TariffPeriod, ...]
+
+    @property
+    def description(self) -> str:
+        """English name (the language of the RESULT and the CLI)."""
+        return self.description_en
 
     @property
     def sources(self) -> tuple[str, ...]:
         """Distinct sources of the rows, in file order."""
         return tuple(dict.fromkeys(p.source for p in self.periods))
+
+    @property
+    def sources_en(self) -> tuple[str, ...]:
+        """English renderings of :attr:`sources`, in the same order."""
+        return tuple(dict.fromkeys(p.source_en for p in self.periods))
 
     @property
     def status(self) -> str:
@@ -173,16 +191,30 @@ def load_tariff(code: str) -> TouTariff:
             hours=_parse_ranges(r["hours"], modulo=24, one_based=False),
             ratio_to_flat=float(r["ratio_to_flat"]),
             source=r["source"],
+            source_en=r["source_en"],
             status=r["status"],
         )
         for r in rows
     )
-    return TouTariff(code=code, description=rows[0]["description"], periods=periods)
+    first = rows[0]
+    return TouTariff(
+        code=code,
+        province=first["province"],
+        description_en=first["description_en"],
+        description_zh=first["description_zh"],
+        periods=periods,
+    )
 
 
 def available_tariffs() -> tuple[str, ...]:
     """Codes of the shipped tariffs."""
     return tuple(dict.fromkeys(r["tariff_code"] for r in _read_csv("tariffs.csv")))
+
+
+def tariffs_for_province(province: str) -> tuple[str, ...]:
+    """Codes of the shipped tariffs of ``province`` (ISO 3166-2, e.g. ``CN-CQ``); empty when
+    none is shipped (no Chongqing tariff is: a site there must choose a stand-in)."""
+    return tuple(c for c in available_tariffs() if load_tariff(c).province == province)
 
 
 def expand_tariff(
@@ -223,8 +255,8 @@ class SiteDefaults:
 
     Attributes
     ----------
-    code, name
-        Site code (``chongqing``, ``chengdu``) and display name.
+    code, name_en, name_zh
+        Site code (``chongqing``, ``chengdu``) and display name per language.
     latitude_deg, longitude_deg, altitude_m, timezone
         Location.
     clearness_monthly
@@ -236,7 +268,8 @@ class SiteDefaults:
     """
 
     code: str
-    name: str
+    name_en: str
+    name_zh: str
     latitude_deg: float
     longitude_deg: float
     altitude_m: float
@@ -272,7 +305,8 @@ def load_site_defaults(code: str) -> SiteDefaults:
     statuses = {s["status"], *(r["status"] for r in rows)}
     return SiteDefaults(
         code=code,
-        name=s["name"],
+        name_en=s["name_en"],
+        name_zh=s["name_zh"],
         latitude_deg=float(s["latitude_deg"]),
         longitude_deg=float(s["longitude_deg"]),
         altitude_m=float(s["altitude_m"]),
