@@ -55,6 +55,12 @@ def test_optimize_writes_the_result_and_exits_0(runner, tmp_path):
     assert r.stdout == ""  # progress and summary go to stderr
     assert "status optimal" in r.stderr
     assert "microgrid" in r.stderr  # the progress bar
+    # Figures as people read them: grouped, rounded per unit, with their units.
+    summary = " ".join(r.stderr.split())
+    pv = f"{result['pv_kwp']:,.0f}"
+    assert f"PV {pv} kWp" in summary
+    assert f"cost {result['objective_cny']:,.0f} CNY/yr" in summary
+    assert "tCO₂/yr" in summary and "MWh/yr" in summary
 
 
 def test_without_out_the_result_goes_to_stdout_as_pure_json(runner, tmp_path):

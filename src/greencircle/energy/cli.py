@@ -29,6 +29,7 @@ from greencircle.energy.errors import MicrogridSpecInvalid
 from greencircle.energy.grid_factors import resolve_grid_factor
 from greencircle.energy.spec import check_spec
 from greencircle.errors import PlatformError
+from greencircle.kit import fmt
 
 app = typer.Typer(help="Energy: microgrid sizing and dispatch.", no_args_is_help=True)
 microgrid_app = typer.Typer(help="Microgrids (PV + battery + grid).", no_args_is_help=True)
@@ -159,9 +160,7 @@ def optimize(
     status = str(result["status"])
     if not quiet:
         err_console.print(
-            f"status {status}: PV {result['pv_kwp'] or 0:,.1f} kWp, battery "
-            f"{result['battery_kwh'] or 0:,.1f} kWh / {result['battery_kw'] or 0:,.1f} kW, "
-            f"cost {result['objective_cny'] or 0:,.0f} CNY/yr" + (f" -> {out}" if out else ""),
+            f"status {status}: " + summary_line(result) + (f" -> {out}" if out else ""),
             highlight=False,
         )
     if status in FAILED_STATUSES:
@@ -169,6 +168,31 @@ def optimize(
             f"the solver returned {status} ({result.get('model_status')})",
             code="energy.solver_failed",
         )
+
+
+def summary_line(result: dict[str, object]) -> str:
+    """One line of headline figures, as people read them (kit/fmt, units on each)."""
+    kpis = result.get("kpis") if isinstance(result.get("kpis"), dict) else {}
+    assert isinstance(kpis, dict)
+
+    def q(value: object, unit: str, places: int, scale: float = 1.0) -> str:
+        if not isinstance(value, int | float):
+            return "–"
+        return fmt.quantity(value / scale, unit, "en", places=places)
+
+    return ", ".join(
+        [
+            f"PV {q(result.get('pv_kwp'), 'kWp', 0)}",
+            f"battery {q(result.get('battery_kwh'), 'kWh', 0)} / "
+            f"{q(result.get('battery_kw'), 'kW', 0)}",
+            f"import {q(result.get('import_kwh'), 'MWh/yr', 1, 1000.0)}",
+            f"export {q(result.get('export_kwh'), 'MWh/yr', 1, 1000.0)}",
+            f"cost {q(result.get('objective_cny'), 'CNY/yr', 0)}",
+            f"savings {q(kpis.get('annual_savings_cny'), 'CNY/yr', 0)}",
+            f"avoided {q(kpis.get('avoided_emissions_tco2'), 'tCO2/yr', 1)}",
+            f"payback {q(kpis.get('simple_payback_years'), 'years', 1)}",
+        ]
+    )
 
 
 @app.command("grid-factor")
