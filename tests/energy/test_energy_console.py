@@ -99,6 +99,10 @@ def test_study_page_shows_the_saved_result_and_chart_data_in_the_page_language(e
         shown = re.search(r'data-testid="kpi-self_sufficiency_ratio">([^<]+)<', page)
         assert shown and shown.group(1) == fmt(result["kpis"]["self_sufficiency_ratio"], "-", lang)
         assert result["notes"]["grid_factor"]["factor_id"] in page
+        # The Sichuan tariff prices a Chongqing site: flagged as a stand-in, in the language.
+        assert catalog(lang)["energy.study.tariff_stand_in"] in html.unescape(page)
+        assert catalog(lang)["energy.study.export_rule.pv_only"] in html.unescape(page)
+        assert catalog(lang)["energy.solver.optimal"] in page
         data = chart_data(page)
         assert data["labels"]["dispatch"] == catalog(lang)["energy.chart.dispatch"]
         assert data["labels"]["load"] == catalog(lang)["energy.chart.load"]

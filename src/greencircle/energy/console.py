@@ -181,6 +181,13 @@ def tariff_view(site: EnergySite, notes: Mapping[str, Any], lang: str) -> dict[s
     name = tariff.get("description") if lang == "en" else tariff.get("description_zh")
     sources = tariff.get("sources_en") if lang == "en" else tariff.get("sources")
     province = tariff.get("province")
+    if str(code) in available_tariffs():
+        # Names and sources per language from the shipped data (studies saved before the
+        # data carried both languages keep only the English name in their notes).
+        shipped = load_tariff(str(code))
+        name = shipped.description_en if lang == "en" else shipped.description_zh
+        sources = shipped.sources_en if lang == "en" else shipped.sources
+        province = shipped.province
     return {
         "code": code,
         "name": name or "",
