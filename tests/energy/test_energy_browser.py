@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from greencircle.demo.energy import SITE
+from greencircle.demo.energy import DEMO_TITLES, SITE
 from greencircle.web.i18n import catalog
 from tests_support import DEMO_PASSWORD, running_server
 
@@ -63,7 +63,7 @@ def test_demo_study_page_draws_its_charts_in_both_languages(server, page):
     ).click()
     page.get_by_role("link", name=SITE["code"]).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(SITE["name_zh"])
-    page.get_by_role("link", name="PV+BESS 2023").click()
+    page.get_by_role("link", name=DEMO_TITLES["PV+BESS 2023"][1]).click()  # Chinese title
     for chart in CHARTS:
         expect(page.locator(f"#{chart} canvas").first).to_be_visible()
     assert zh["energy.chart.load"] in series_names(page, "chart-dispatch")
@@ -74,6 +74,7 @@ def test_demo_study_page_draws_its_charts_in_both_languages(server, page):
 
     page.get_by_test_id("lang-en").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(DEMO_TITLES["PV+BESS 2023"][0])
     en = catalog("en")
     for chart in CHARTS:
         expect(page.locator(f"#{chart} canvas").first).to_be_visible()

@@ -111,7 +111,8 @@ def test_study_form_runs_a_study_in_the_background(energy_api: Any) -> None:
     console_login(api, "cq-che-01", "en")
     page = api.client.get(f"/console/energy/sites/{site_id}/studies/new")
     assert page.status_code == 200
-    form = {**STUDY_DEFAULTS, "csrf": _csrf(page.text), "label": "form-run"}
+    form = {**STUDY_DEFAULTS, "csrf": _csrf(page.text), "label_en": "Form run"}
+    form["label_zh"] = "表单研究"
     form.update(battery_enabled="", pv_max_kwp="500")
     n_before = api.get(f"/v1/energy/studies?site_id={site_id}", "cq-che-01").json()["total"]
     bad = api.client.post(
@@ -134,7 +135,13 @@ def test_study_form_runs_a_study_in_the_background(energy_api: Any) -> None:
             break
         time.sleep(0.2)
     assert study["status"] == "succeeded", study
-    assert study["label"] == "form-run"
+    assert (study["label"], study["label_en"], study["label_zh"]) == (
+        "Form run",
+        "Form run",
+        "表单研究",
+    )
+    console_login(api, "cq-che-01", "zh-CN")
+    assert "研究: 表单研究" in api.client.get(f"/console/energy/studies/{study_id}").text
     assert study["spec"]["grid"]["battery_export"] is False
     assert study["spec"]["carbon"]["grid_tco2_per_mwh"] == {"grid_code": "CN-CQ", "year": 2023}
     assert study["result"]["pv_kwp"] <= 500 + 1e-6

@@ -28,14 +28,19 @@ from greencircle.energy.models import EnergySite
 from greencircle.energy.repository import SiteRepo, StudyRepo
 from greencircle.energy.service import EnergyService
 
-__all__ = ["DEMO_SITE_CODE", "DEMO_STUDIES", "demo_spec", "load_energy_demo"]
+__all__ = ["DEMO_SITE_CODE", "DEMO_STUDIES", "DEMO_TITLES", "demo_spec", "load_energy_demo"]
 
 OWNER_CODE = "CQ-CHE-01"
 OWNER_USER = "cq-che-01"
 DEMO_SITE_CODE = "CQ-CHE-01-MG1"
 HOURS = 8760
-#: Study labels (language-neutral) → whether the battery may be built.
+#: Study labels (language-neutral keys) → whether the battery may be built.
 DEMO_STUDIES: dict[str, bool] = {"PV+BESS 2023": True, "PV-only 2023": False}
+#: Study titles per language (English, Chinese).
+DEMO_TITLES: dict[str, tuple[str, str]] = {
+    "PV+BESS 2023": ("PV + battery 2023", "光伏+储能 2023"),
+    "PV-only 2023": ("PV only 2023", "仅光伏 2023"),
+}
 
 SITE: dict[str, Any] = {
     "code": DEMO_SITE_CODE,
@@ -128,6 +133,13 @@ def load_energy_demo(session: Session, signer: LogSigner) -> dict[str, int]:
         if existing is not None and existing.status == "succeeded":
             continue
         spec = service.effective_spec(demo_spec(with_battery), site)
-        service.run(spec, signer=signer, site=site, label=label, time_limit_s=300)
+        service.run(
+            spec,
+            signer=signer,
+            site=site,
+            label=label,
+            time_limit_s=300,
+            titles=DEMO_TITLES[label],
+        )
         counts["energy_studies"] += 1
     return counts

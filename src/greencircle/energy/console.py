@@ -150,6 +150,12 @@ def kpi_rows(summary: Mapping[str, Any] | None, lang: str = "en") -> list[dict[s
     ]
 
 
+def study_title(study: EnergyStudy, lang: str) -> str:
+    """A study's title in ``lang`` (its language-neutral ``label`` where none is stored)."""
+    title = study.label_en if lang == "en" else study.label_zh
+    return title or study.label
+
+
 def solver_status(lang: str, status: object) -> str:
     """The solver's status (``optimal`` ...) in ``lang``."""
     key = f"energy.solver.{status}"
@@ -339,6 +345,7 @@ def site_page(
     rows = [
         {
             "study": s,
+            "title": study_title(s, lang),
             "status": translate(lang, f"energy.status.{s.status}"),
             "kpis": {r["key"]: r["value"] for r in kpi_rows(s.summary, lang)},
         }
@@ -378,6 +385,7 @@ def study_page(
         "energy/study.html",
         actor=actor,
         study=study,
+        title=study_title(study, lang),
         site=site,
         status=translate(lang, f"energy.status.{study.status}"),
         solver=solver_status(lang, study.solver_status) if study.solver_status else "",
@@ -419,6 +427,7 @@ def compare_page(
         "energy/compare.html",
         actor=actor,
         studies=studies,
+        titles=[study_title(st, lang) for st in studies],
         sites=site_names(session, studies),
         table=table,
     )
@@ -587,9 +596,9 @@ async def run_study_submit(
         errors = {"_form": "energy.form.err.spec", "_locs": ", ".join(locs)}
         return _study_form(request, actor, site, values, errors, status_code=422)
     signer = request.app.state.log_signer
-    label = built.label or None
+    titles = built.titles
     if run_weight(parsed) > ASYNC_THRESHOLD_STEPS:
-        _, study_id = service.start_job(jobs, spec, signer=signer, site=site, label=label)
+        _, study_id = service.start_job(jobs, spec, signer=signer, site=site, titles=titles)
     else:
-        study_id = service.run(spec, signer=signer, site=site, label=label).get("study_id")
+        study_id = service.run(spec, signer=signer, site=site, titles=titles).get("study_id")
     return RedirectResponse(f"/console/energy/studies/{study_id}", status_code=303)

@@ -125,6 +125,12 @@ def optimize(
         str | None, Query(max_length=26, description="save the run as a study of this site")
     ] = None,
     label: Annotated[str | None, Query(max_length=200)] = None,
+    label_en: Annotated[
+        str | None, Query(max_length=200, description="title in English (saved studies)")
+    ] = None,
+    label_zh: Annotated[
+        str | None, Query(max_length=200, description="title in Chinese (saved studies)")
+    ] = None,
     run_async: Annotated[
         bool | None,
         Query(
@@ -157,6 +163,7 @@ def optimize(
             site=site,
             label=label,
             time_limit_s=time_limit_s,
+            titles=(label_en, label_zh),
         )
         accepted = JobAcceptedOut(
             job_id=job.id,
@@ -169,7 +176,12 @@ def optimize(
             accepted.model_dump(), status_code=202, headers={"Location": accepted.poll}
         )
     result = service.run(
-        spec, signer=_signer(request), site=site, label=label, time_limit_s=time_limit_s
+        spec,
+        signer=_signer(request),
+        site=site,
+        label=label,
+        time_limit_s=time_limit_s,
+        titles=(label_en, label_zh),
     )
     headers = (
         {"Location": f"/v1/energy/studies/{result['study_id']}"} if "study_id" in result else {}

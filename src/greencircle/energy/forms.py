@@ -34,7 +34,8 @@ PV_PRESETS = ("chongqing", "chengdu", "none")
 
 #: Defaults shown in an empty study form (same values as the demo studies).
 STUDY_DEFAULTS: dict[str, str] = {
-    "label": "",
+    "label_zh": "",
+    "label_en": "",
     "year": "2023",
     "load_profile": "process",
     "base_kw": "3000",
@@ -113,10 +114,13 @@ def parse_load_csv(text: str, hours: int) -> list[float]:
 
 @dataclass
 class FormResult:
-    """Outcome of reading a study form: the SPEC, or errors (field → catalog key)."""
+    """Outcome of reading a study form: the SPEC, or errors (field → catalog key).
+
+    ``titles`` is the study's title (English, Chinese), each ``None`` when left empty.
+    """
 
     spec: dict[str, Any] | None
-    label: str
+    titles: tuple[str | None, str | None]
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -172,7 +176,7 @@ def study_spec_from_form(form: Mapping[str, str], upload_text: str | None = None
         catalog keys. The grid factor is left out: the service takes it from the site.
     """
     r = _Reader(form)
-    label = r.text("label")[:200]
+    titles = (r.text("label_en")[:200] or None, r.text("label_zh")[:200] or None)
     year = r.num("year", 2000, 2100, integer=True)
     hours = (366 if year and calendar.isleap(int(year)) else 365) * 24
     profile = r.text("load_profile")
@@ -263,5 +267,5 @@ def study_spec_from_form(form: Mapping[str, str], upload_text: str | None = None
     if battery is not None:
         spec["battery"] = battery
     if r.errors:
-        return FormResult(None, label, r.errors)
-    return FormResult(spec, label)
+        return FormResult(None, titles, r.errors)
+    return FormResult(spec, titles)

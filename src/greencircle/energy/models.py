@@ -41,6 +41,8 @@ class EnergyStudy(Base):
     ``status`` is the run's state (``running``, ``succeeded``, ``failed``); the optimiser's
     own outcome (``optimal``, ``infeasible`` ...) is ``solver_status``. ``summary`` is the
     RESULT without ``series``; ``series`` holds the per-step arrays for the charts.
+    ``label`` is the study's key (unique per site by convention); ``label_en`` and
+    ``label_zh`` are its title per language (``label`` is shown where one is missing).
     """
 
     __tablename__ = "energy_studies"
@@ -49,6 +51,8 @@ class EnergyStudy(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("energy_sites.id"), index=True)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     label: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str | None] = mapped_column(String(200))
+    label_zh: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), index=True, default="running")
     solver_status: Mapped[str | None] = mapped_column(String(32))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)

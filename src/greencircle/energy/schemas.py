@@ -69,6 +69,8 @@ class StudyOut(Out):
     site_id: str
     organisation_id: str
     label: str
+    label_en: str | None = None
+    label_zh: str | None = None
     status: str
     solver_status: str | None
     created_by: str

@@ -56,6 +56,7 @@ __all__ = [
     "SYNC_MAX_STEPS",
     "EnergyService",
     "KpiDef",
+    "Titles",
     "check_api_spec",
     "headline_kpis",
     "join_result",
@@ -76,6 +77,8 @@ JOB_KIND = "energy.microgrid.optimize"
 EVENT_TYPE = "energy.study"
 
 ProgressFn = Callable[[str, float], None]
+#: A study's title per language: (English, Chinese); ``None`` where not given.
+Titles = tuple[str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,14 +388,22 @@ class EnergyService:
         return {**spec_dict, "carbon": {**(carbon or {}), "grid_tco2_per_mwh": ref}}
 
     def new_study(
-        self, site: EnergySite, spec_dict: dict[str, Any], label: str | None, status: str
+        self,
+        site: EnergySite,
+        spec_dict: dict[str, Any],
+        label: str | None,
+        status: str,
+        titles: Titles | None = None,
     ) -> EnergyStudy:
         """Stage a study row for a run of ``spec_dict`` on ``site``."""
         spec = parse_spec(spec_dict)
+        title_en, title_zh = titles or (None, None)
         study = EnergyStudy(
             site_id=site.id,
             organisation_id=site.organisation_id,
-            label=(label or _default_label(spec))[:200],
+            label=(label or title_en or title_zh or _default_label(spec))[:200],
+            label_en=title_en[:200] if title_en else None,
+            label_zh=title_zh[:200] if title_zh else None,
             status=status,
             spec=spec_dict,
             spec_sha256=sha256_json(spec_dict),
@@ -410,6 +421,7 @@ class EnergyService:
         time_limit_s: float = 600.0,
         mip_rel_gap: float = 1e-3,
         progress: ProgressFn | None = None,
+        titles: Titles | None = None,
     ) -> dict[str, Any]:
         """Optimise now; with a site, save the study (and log it). Returns the RESULT.
 
@@ -421,7 +433,7 @@ class EnergyService:
             return optimize_spec(
                 spec_dict, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, progress=progress
             )
-        study = self.new_study(site, spec_dict, label, "running")
+        study = self.new_study(site, spec_dict, label, "running", titles)
         # An expected failure (unknown grid code...) propagates: the caller's unit of work
         # rolls back, so no half-made study is left behind.
         result = optimize_spec(
@@ -439,6 +451,7 @@ class EnergyService:
         site: EnergySite | None = None,
         label: str | None = None,
         time_limit_s: float = 600.0,
+        titles: Titles | None = None,
     ) -> tuple[Job, str | None]:
         """Run in the background; returns the job (poll ``/v1/jobs/{id}``) and study id.
 
@@ -451,7 +464,7 @@ class EnergyService:
         if site is None:
             self.actor.require(Perm.ENERGY_READ)
         else:
-            study_id = self.new_study(site, spec_dict, label, "queued").id
+            study_id = self.new_study(site, spec_dict, label, "queued", titles).id
         params = {"site_id": site.id if site else None, "study_id": study_id, "n_steps": n_steps}
         fn = _study_job(runner.session_factory, signer, spec_dict, study_id, time_limit_s)
         return runner.submit(self.actor, JOB_KIND, params, fn, session=self.session), study_id
