@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
@@ -208,7 +209,8 @@ def test_site_run_saves_a_logged_study_whose_digests_verify(api_any):
     assert site["organisation_id"] == api.org_id("CQ-CHE-01")
     spec = small_spec()
     del spec["carbon"]  # the site's grid and the SPEC's year pick the factor
-    r = api.post(f"{OPTIMIZE}?site_id={site['id']}&label=base", "cq-che-01", json=spec)
+    titles = urlencode({"label_en": "Base case", "label_zh": "基准方案"})
+    r = api.post(f"{OPTIMIZE}?site_id={site['id']}&label=base&{titles}", "cq-che-01", json=spec)
     assert r.status_code == 200, r.text
     result = r.json()
     study_id = result.pop("study_id")
@@ -219,6 +221,7 @@ def test_site_run_saves_a_logged_study_whose_digests_verify(api_any):
     study = api.get(f"/v1/energy/studies/{study_id}", "cq-che-01").json()
     assert study["status"] == "succeeded" and study["solver_status"] == "optimal"
     assert study["label"] == "base" and study["site_id"] == site["id"]
+    assert (study["label_en"], study["label_zh"]) == ("Base case", "基准方案")
     assert "series" not in study["result"]
     assert study["kpis"]["pv_kwp"] == pytest.approx(result["pv_kwp"])
     assert study["spec"]["carbon"]["grid_tco2_per_mwh"] == {"grid_code": "CN-SW", "year": 2023}

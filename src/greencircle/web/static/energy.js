@@ -12,6 +12,10 @@
   var L = data.labels || {};
   var S = data.series || {};
   var n = (S.load_kw || []).length;
+  // Numbers as people read them in the page's language (grouping, one decimal at most).
+  var NUM = new Intl.NumberFormat(document.documentElement.lang || "en", {
+    maximumFractionDigits: 1
+  });
   var COLORS = {
     pv: "#f2b705", pv_curtailed: "#f7dc7a", import: "#6c7a89", discharge: "#1b7f4b",
     genset: "#8e5a2b", unserved: "#c0392b", charge: "#58b77f", export: "#2e86c1",
@@ -94,7 +98,7 @@
     });
     dispatch.setOption({
       animation: false,
-      tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "" : v.toFixed(1) + " kW"; } },
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "" : NUM.format(v) + " kW"; } },
       legend: { top: 0, type: "scroll" },
       grid: { left: 64, right: 24, top: 36, bottom: 56 },
       xAxis: { type: "category", data: x, name: L.time, nameLocation: "middle", nameGap: 28, boundaryGap: false },
@@ -118,7 +122,7 @@
     }
     soc.setOption({
       animation: false,
-      tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "" : v.toFixed(1) + " kWh"; } },
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "" : NUM.format(v) + " kWh"; } },
       legend: { top: 0 },
       grid: { left: 64, right: 24, top: 36, bottom: 56 },
       xAxis: { type: "category", data: x, name: L.time, nameLocation: "middle", nameGap: 28, boundaryGap: false },
@@ -136,7 +140,7 @@
     };
     monthly.setOption({
       animation: false,
-      tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "" : v.toFixed(1) + " MWh"; } },
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "" : NUM.format(v) + " MWh"; } },
       legend: { top: 0 },
       grid: { left: 64, right: 24, top: 36, bottom: 40 },
       xAxis: { type: "category", data: M.months, name: L.month, nameLocation: "middle", nameGap: 26 },
