@@ -87,6 +87,14 @@ CHART_SERIES = (
     "soc_kwh",
 )
 STATUSES = ("queued", "running", "succeeded", "failed")
+#: KPIs in the study listing of a site page, in :data:`KPI_TABLE` order.
+SITE_KPIS = (
+    "pv_kwp",
+    "battery_kwh",
+    "objective_cny",
+    "self_sufficiency_ratio",
+    "avoided_emissions_tco2",
+)
 CHART_LABEL_KEYS = (
     "dispatch",
     "soc",
@@ -359,7 +367,11 @@ def site_page(
         owner=session.get(Organisation, site.organisation_id),
         result=result,
         rows=rows,
-        units={k.key: display_unit(lang, k.unit) for k in KPI_TABLE},
+        kpi_heads=[
+            {"label": translate(lang, f"energy.kpi.{k.key}"), "unit": display_unit(lang, k.unit)}
+            for k in KPI_TABLE
+            if k.key in SITE_KPIS
+        ],
         tariff_note=tariff_note(site, lang),
         can_run=service.can_run_on(site),
         page=page,
@@ -542,8 +554,13 @@ def _study_form(
         errors=errors,
         tariffs=tariffs,
         tariff_note=tariff_note(site, lang),
-        profiles=LOAD_PROFILES,
-        presets=PV_PRESETS,
+        profiles=[
+            {"value": p, "label": translate(lang, f"energy.form.profile.{p}")}
+            for p in LOAD_PROFILES
+        ],
+        presets=[
+            {"value": p, "label": translate(lang, f"energy.form.preset.{p}")} for p in PV_PRESETS
+        ],
         status_code=status_code,
     )
 
