@@ -13,8 +13,8 @@ import io
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +50,10 @@ from greencircle.mrv.quality import (
     check_month_on_month,
 )
 from greencircle.mrv.receipt import receipt_from_result, receipt_sha256
+from greencircle.mrv.vocabulary import OUTPUT_CATEGORY, latest_period, split_output_rows
 
 MAX_ERRORS_RETURNED = 500
-OUTPUT_UNITS = ("MWh", "t", "kWh", "GJ", "m3")
+PRODUCTION_FIELDS = ("line", "record_id", "facility_id", "period", "quantity", "unit")
 #: States in which the year's activity data may still change through uploads.
 OPEN_STATES = ("draft", "returned")
 ProgressFn = Callable[[float, str], None]
@@ -256,8 +257,9 @@ class MrvService:
                 )
                 continue
             row["facility_id"] = fac.code
-            (production if row["category"] == "output" else activity).append(row)
-        production_rows, prod_errors = self._check_production(production, facilities)
+            is_output = (row["category"] or "").strip() == OUTPUT_CATEGORY
+            (production if is_output else activity).append(row)
+        production_rows, prod_errors = split_output_rows(production, latest_period())
         errors += prod_errors
         if progress:
             progress(0.3, "calculating")
@@ -398,47 +400,17 @@ class MrvService:
             {**{c: _as_text(r.get(c)) for c in COLUMNS}, "line": i + 1}
             for i, r in enumerate(records)
         ]
-        batch = self._calculate(rows)
+        output = [r for r in rows if r["category"] == OUTPUT_CATEGORY]
+        production, errors = split_output_rows(output, latest_period())
+        batch = self._calculate([r for r in rows if r["category"] != OUTPUT_CATEGORY])
         results = batch.results.select(list(RESULT_COLUMNS)).to_pylist()
+        errors = sorted(errors + batch.error_rows(), key=lambda e: e.line)
         return {
             "results": [_jsonable(r) for r in results],
-            "errors": [e.__dict__ for e in batch.error_rows()],
+            "production": [{k: p[k] for k in PRODUCTION_FIELDS} for p in production],
+            "errors": [asdict(e) for e in errors],
             "total_emissions_tco2": str(batch.total_emissions_tco2()),
         }
-
-    def _check_production(
-        self, rows: list[dict[str, Any]], facilities: Mapping[str, Facility]
-    ) -> tuple[list[dict[str, Any]], list[RowError]]:
-        ok: list[dict[str, Any]] = []
-        errors: list[RowError] = []
-        for r in rows:
-            line, rid = r["line"], r["record_id"] or ""
-            period = r["period"] or ""
-            if (
-                len(period) != 7
-                or period[4] != "-"
-                or not period.replace("-", "").isdigit()
-                or not 1 <= int(period[5:]) <= 12
-            ):
-                errors.append(RowError(line, rid, "period", "period must be YYYY-MM"))
-                continue
-            try:
-                qty = Decimal(r["quantity"] or "x")
-            except InvalidOperation:
-                errors.append(RowError(line, rid, "quantity", "quantity is not a decimal"))
-                continue
-            if not qty.is_finite() or qty < 0:
-                errors.append(RowError(line, rid, "quantity", "quantity must be >= 0"))
-                continue
-            if r["unit"] not in OUTPUT_UNITS:
-                errors.append(
-                    RowError(
-                        line, rid, "unit", f"output unit must be one of {', '.join(OUTPUT_UNITS)}"
-                    )
-                )
-                continue
-            ok.append({**r, "quantity": str(qty)})
-        return ok, errors
 
     def _store_production(self, org_id: str, fac: Facility, p: Mapping[str, Any]) -> int:
         row = self.session.scalar(
