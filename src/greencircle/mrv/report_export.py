@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -45,11 +45,41 @@ RECORD_COLUMNS = (
 TOTAL_ROW = "TOTAL"
 
 
+#: Columns holding exact decimal numbers (never prefixed: ``-0.57`` stays a number).
+NUMBER_COLUMNS = frozenset(
+    {
+        "quantity",
+        "emissions_tco2",
+        "adjusted_quantity",
+        "adjusted_emissions_tco2",
+        "verified_emissions_tco2",
+        "leaf_index",
+        "adjusted_leaf_index",
+    }
+)
+
+
 def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _record_row(report: EmissionReport, r: ActivityRecord) -> list[str]:
+def _cell(column: str, value: object) -> object:
+    """Numbers as :class:`~decimal.Decimal` (left alone by ``safe_cell``), else text."""
+    text = _text(value)
+    if column in NUMBER_COLUMNS and text:
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            return text
+    return text
+
+
+def _xlsx_row(values: Sequence[object]) -> list[object]:
+    """A row for openpyxl: safe cells, exact numbers as text (no spreadsheet rounding)."""
+    return [str(v) if isinstance(v, Decimal) else v for v in safe_row(values)]
+
+
+def _record_row(report: EmissionReport, r: ActivityRecord) -> list[object]:
     adj = r.adjusted_inputs or {}
     verified = r.effective_emissions_tco2 if report.verified_tco2 is not None else ""
     values = {
@@ -73,17 +103,17 @@ def _record_row(report: EmissionReport, r: ActivityRecord) -> list[str]:
         "adjusted_receipt_sha256": r.adjusted_receipt_sha256,
         "adjusted_leaf_index": r.adjusted_leaf_index,
     }
-    return [_text(values[c]) for c in RECORD_COLUMNS]
+    return [_cell(c, values[c]) for c in RECORD_COLUMNS]
 
 
-def _total_row(report: EmissionReport) -> list[str]:
+def _total_row(report: EmissionReport) -> list[object]:
     totals = {
         "record_id": TOTAL_ROW,
         "emissions_tco2": report.reported_tco2,
         "adjusted_emissions_tco2": report.adjusted_tco2,
         "verified_emissions_tco2": report.verified_tco2,
     }
-    return [_text(totals.get(c)) for c in RECORD_COLUMNS]
+    return [_cell(c, totals.get(c)) for c in RECORD_COLUMNS]
 
 
 def report_csv(report: EmissionReport, records: Sequence[ActivityRecord]) -> bytes:
@@ -115,7 +145,7 @@ def report_xlsx(
         by_source[r.category] = by_source.get(r.category, Decimal(0)) + Decimal(
             r.effective_emissions_tco2
         )
-    rows: list[tuple[str, str]] = [
+    rows: list[tuple[str, object]] = [
         ("企业 Enterprise", f"{org.name_zh} / {org.name_en} ({org.code})"),
         ("年度 Year", str(report.year)),
         ("状态 Status", report.status),
@@ -125,9 +155,9 @@ def report_xlsx(
         ("记录数 Records", str(report.records)),
         ("核查调整记录数 Adjusted records", str(sum(1 for r in records if r.adjusted_inputs))),
     ]
-    rows += [(f"其中 of which {k} (tCO2)", str(v)) for k, v in sorted(by_source.items())]
+    rows += [(f"其中 of which {k} (tCO2)", v) for k, v in sorted(by_source.items())]
     for label, value in rows:
-        ws.append(safe_row([label, value]))
+        ws.append(_xlsx_row([label, value]))
     for cell in ws["A"]:
         cell.font = Font(bold=True)
     ws.column_dimensions["A"].width = 34
@@ -135,13 +165,13 @@ def report_xlsx(
     rec = wb.create_sheet("月度记录 Records")
     rec.append(list(RECORD_COLUMNS))
     for r in records:
-        rec.append(safe_row(_record_row(report, r)))
-    rec.append(safe_row(_total_row(report)))
+        rec.append(_xlsx_row(_record_row(report, r)))
+    rec.append(_xlsx_row(_total_row(report)))
     hist = wb.create_sheet("变更记录 History")
     hist.append(["at (UTC)", "action", "from", "to", "actor_user_id", "comment", "leaf_index"])
     for e in events:
         hist.append(
-            safe_row(
+            _xlsx_row(
                 [
                     e.at.isoformat(),
                     e.action,
