@@ -320,4 +320,12 @@ def factors_page(
         status=status or "",
         page=page,
         pages=pages(result.total, limit),
+        status_labels=status_labels(page_lang(request)),
     )
+
+
+def status_labels(lang: str) -> dict[str, str]:
+    """Value statuses of reference data (``confirmed``, ``recall``, ...) in ``lang``."""
+    words = catalog(lang)
+    prefix = "mrv.status."
+    return {k[len(prefix) :]: v for k, v in words.items() if k.startswith(prefix)}
