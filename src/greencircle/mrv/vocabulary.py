@@ -7,7 +7,8 @@ items and units, checked by the same functions:
 * ``fuel``, ``electricity``, ``heat``: activity data, computed by
   :class:`~greencircle.mrv.engine.Engine` (items are the factor library's codes);
 * ``output``: monthly production of a facility (for emission intensity), item
-  ``product``, a unit of :data:`OUTPUT_UNITS`; checked by :func:`check_output_row`.
+  ``product`` (the item of an output row is not used), a unit of :data:`OUTPUT_UNITS`;
+  checked by :func:`check_output_row`.
 
 No record may be for a month after the current one (Asia/Shanghai): a report cannot
 contain activity that has not happened yet (:func:`latest_period`).
@@ -115,11 +116,6 @@ def check_output_row(
     future = future_period_reason(period, latest)
     if future:
         return None, RowError(line, rid, "period", future)
-    item = str(row.get("item") or "").strip()
-    if item not in ("", OUTPUT_ITEM):
-        return None, RowError(
-            line, rid, "item", f"output records use item '{OUTPUT_ITEM}', not '{item}'"
-        )
     try:
         qty = Decimal(str(row.get("quantity") or "x").strip())
     except InvalidOperation:
