@@ -109,3 +109,62 @@ def test_a_job_staged_in_a_transaction_starts_only_after_commit(api):
     assert rolled.id not in runner.futures
     assert api.get(f"/v1/jobs/{rolled.id}", "cq-pow-01").status_code == 404
     assert api.get(f"/v1/jobs/{kept.id}", "cq-pow-01").json()["status"] == "succeeded"
+
+
+def test_progress_reported_inside_the_jobs_own_write_transaction(api):
+    """A job reports progress while its write transaction is open (as an upload does).
+
+    On SQLite a progress write on a second connection would wait for that very
+    transaction and fail with ``database is locked``; progress must need no writer.
+    """
+    state = api.client.app.state
+    runner = state.jobs
+
+    def work(ctx):
+        with unit_of_work(ctx.session_factory) as session:
+            session.add(
+                Job(
+                    kind="test.inner",
+                    owner_user_id="u",
+                    owner_org_id="o",
+                    status="succeeded",
+                    progress=1.0,
+                    message="",
+                    params={},
+                )
+            )
+            session.flush()  # the write lock is held from here to the commit
+            ctx.progress(0.5, "storing")
+            ctx.progress(1.0, "stored")
+        return {"ok": True}
+
+    job = runner.submit(actor(api, "cq-pow-01"), "test.write", {}, work)
+    runner.wait(job.id, 120)
+    done = api.get(f"/v1/jobs/{job.id}", "cq-pow-01").json()
+    assert done["status"] == "succeeded", done
+    assert done["result"] == {"ok": True} and done["progress"] == 1.0
+    with unit_of_work(state.session_factory) as s:
+        assert s.query(Job).filter_by(kind="test.inner").count() == 1
+
+
+def test_live_progress_is_served_while_the_job_runs(api):
+    runner = api.client.app.state.jobs
+    reported, gate = threading.Event(), threading.Event()
+
+    def work(ctx):
+        ctx.progress(0.25, "parsing")
+        ctx.progress(0.5, "calculating")
+        reported.set()
+        gate.wait(30)
+        return {"n": 1}
+
+    job = runner.submit(actor(api, "cq-pow-01"), "test.live", {}, work)
+    assert reported.wait(30)
+    running = api.get(f"/v1/jobs/{job.id}", "cq-pow-01").json()
+    assert running["status"] == "running"
+    assert (running["progress"], running["message"]) == (0.5, "calculating")
+    gate.set()
+    runner.wait(job.id, 30)
+    done = api.get(f"/v1/jobs/{job.id}", "cq-pow-01").json()
+    assert (done["status"], done["progress"], done["message"]) == ("succeeded", 1.0, "done")
+    assert runner.live(job.id) is None

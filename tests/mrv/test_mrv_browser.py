@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def test_verified_report_with_charts_and_proofs(server, page, tmp_path):
 def test_regulator_sees_the_province_summary(server, page):
     login(page, server, "sc-eed")
     page.goto(f"{server}/console/mrv?year=2025")
-    expect(page.get_by_test_id("region-CN-SC")).to_contain_text("tCO2")
+    expect(page.get_by_test_id("region-CN-SC")).to_contain_text("tCO₂")  # a unit label
+    shown = page.get_by_test_id("region-CN-SC").inner_text()
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*(\.\d{1,3})? tCO₂", shown.strip()), shown
     assert page.get_by_test_id("region-CN-CQ").count() == 0  # outside Sichuan's scope
     rows = page.get_by_test_id("reports-table").locator("tbody tr")
     expect(rows.first).to_be_visible()

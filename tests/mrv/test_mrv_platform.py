@@ -256,7 +256,9 @@ def test_report_workflow_roles_adjustment_and_exports(api):
         json={"record_id": "w2", "changes": {"quantity": "3"}, "reason": "invoice shows 3 t"},
     )
     assert adj.status_code == 200, adj.text
-    assert abs(Decimal(adj.json()["report"]["reported_tco2"]) - DIESEL * 4) < Decimal("1e-9")
+    # the enterprise's figure stays; the verifier's stands beside it
+    assert abs(Decimal(adj.json()["report"]["reported_tco2"]) - DIESEL * 2) < Decimal("1e-9")
+    assert abs(Decimal(adj.json()["report"]["adjusted_tco2"]) - DIESEL * 4) < Decimal("1e-9")
     nope = api.post(f"/v1/mrv/reports/{rid}/lock", "cq-eeb", json={})
     assert nope.status_code == 409 and nope.json()["error"] == "mrv.invalid_transition"
     done = api.post(f"/v1/mrv/reports/{rid}/verify", "ver-cq-01", json={"comment": "ok"})
@@ -287,8 +289,11 @@ def test_report_workflow_roles_adjustment_and_exports(api):
     exp = api.get(f"/v1/mrv/reports/{rid}/export?format=csv", "cq-eeb")
     rows_out = list(csv.DictReader(io.StringIO(exp.content.decode("utf-8-sig"))))
     assert rows_out[-1]["record_id"] == "TOTAL"
-    assert Decimal(rows_out[-1]["emissions_tco2"]) == verified
-    assert sum(Decimal(r["emissions_tco2"]) for r in rows_out[:-1]) == verified
+    assert Decimal(rows_out[-1]["verified_emissions_tco2"]) == verified
+    assert sum(Decimal(r["verified_emissions_tco2"]) for r in rows_out[:-1]) == verified
+    assert sum(Decimal(r["emissions_tco2"]) for r in rows_out[:-1]) == Decimal(
+        rows_out[-1]["emissions_tco2"]
+    )
     xl = api.get(f"/v1/mrv/reports/{rid}/export?format=xlsx", "cq-eeb")
     wb = load_workbook(io.BytesIO(xl.content))
     summary = {r[0].value: r[1].value for r in wb.worksheets[0].iter_rows()}

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from greencircle.api.deps import CurrentActor, SessionDep
+from greencircle.api.deps import CurrentActor, JobsDep, SessionDep
 from greencircle.jobs.runner import get_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -32,6 +32,14 @@ class JobOut(BaseModel):
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def job_status(job_id: str, actor: CurrentActor, session: SessionDep) -> JobOut:
-    """Poll a job: ``queued``, ``running`` (with ``progress`` 0–1), ``succeeded`` or ``failed``."""
-    return JobOut.model_validate(get_job(session, actor, job_id))
+def job_status(job_id: str, actor: CurrentActor, session: SessionDep, jobs: JobsDep) -> JobOut:
+    """Poll a job: ``queued``, ``running`` (with ``progress`` 0–1), ``succeeded`` or ``failed``.
+
+    While the job runs in this process, ``progress`` and ``message`` are its live values
+    (kept in the runner's memory, never written while the job's own transaction is open).
+    """
+    out = JobOut.model_validate(get_job(session, actor, job_id))
+    live = jobs.live(job_id)
+    if live is not None and out.status == "running":
+        out = out.model_copy(update={"progress": live[0], "message": live[1]})
+    return out

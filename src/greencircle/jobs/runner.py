@@ -1,8 +1,14 @@
 """Runs jobs on a small thread pool inside the API process, recording progress.
 
 A job function receives a :class:`JobContext`; it reports progress through
-``ctx.progress(fraction, message)`` (written to the database at most a few times a
-second) and returns a JSON-serialisable result. Expected failures
+``ctx.progress(fraction, message)`` and returns a JSON-serialisable result.
+
+Progress lives in the runner's memory while the job runs and is read from there by
+``GET /v1/jobs/{id}`` (:meth:`JobRunner.live`); the ``jobs`` row is written only when the
+job starts and when it ends. A job usually reports progress from inside its own write
+transaction (an upload being stored); on SQLite a second writer at that moment would wait
+for that very transaction and fail with ``database is locked``, so progress never needs
+one. Expected failures
 (:class:`~greencircle.errors.PlatformError`) are stored with their code; unexpected ones
 as ``internal_error``. Jobs left ``running`` by a stopped process are marked failed at the
 next start, never silently resumed.
@@ -11,10 +17,10 @@ next start, never silently resumed.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from threading import Lock
 from typing import Any
 
 from sqlalchemy import event, update
@@ -52,20 +58,14 @@ class JobRunner:
         Sessions for status updates (each update is its own short transaction).
     workers
         Concurrent jobs; 1 keeps CPU-heavy solves from competing on a 2-core machine.
-    min_update_interval_s
-        Progress is written at most this often [s] (the last update is always written).
     """
 
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        workers: int = 1,
-        min_update_interval_s: float = 0.3,
-    ) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], workers: int = 1) -> None:
         self.session_factory = session_factory
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gc-job")
-        self.min_interval = min_update_interval_s
         self.futures: dict[str, Future[None]] = {}
+        self._live: dict[str, tuple[float, str]] = {}
+        self._lock = Lock()
         # Jobs staged in a caller's session start when it commits, vanish on rollback.
         event.listen(session_factory, "after_commit", self._start_pending)
         event.listen(session_factory, "after_rollback", self._drop_pending)
@@ -146,17 +146,27 @@ class JobRunner:
         with unit_of_work(self.session_factory) as session:
             session.execute(update(Job).where(Job.id == job_id).values(**values))
 
+    def live(self, job_id: str) -> tuple[float, str] | None:
+        """``(progress, message)`` of a job running in this process, else None."""
+        with self._lock:
+            return self._live.get(job_id)
+
     def _run(self, job_id: str, fn: JobFn) -> None:
         self._update(job_id, status="running", started_at=utcnow(), message="started")
-        last = 0.0
+        with self._lock:
+            self._live[job_id] = (0.0, "started")
 
         def progress(fraction: float, message: str) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= self.min_interval or fraction >= 1.0:
-                last = now
-                self._update(job_id, progress=max(0.0, min(1.0, fraction)), message=message[:200])
+            with self._lock:
+                self._live[job_id] = (max(0.0, min(1.0, fraction)), message[:200])
 
+        try:
+            self._finish(job_id, fn, progress)
+        finally:
+            with self._lock:
+                self._live.pop(job_id, None)
+
+    def _finish(self, job_id: str, fn: JobFn, progress: ProgressFn) -> None:
         try:
             result = fn(JobContext(job_id, self.session_factory, progress))
         except PlatformError as exc:

@@ -63,7 +63,8 @@ def calculate(
         err_console.print(f"[red]error: {exc.code}[/red]: {exc}", highlight=False)
         raise typer.Exit(1) from exc
     err_console.print(
-        f"{summary.rows_accepted} rows accepted, {summary.rows_rejected} rejected; "
+        f"{summary.rows_accepted} rows accepted, {summary.rows_output} output rows accepted, "
+        f"{summary.rows_rejected} rejected; "
         f"total {summary.total_emissions_tco2} tCO2 ({summary.seconds:.1f} s)",
         highlight=False,
     )

@@ -10,6 +10,10 @@
   ``column``, ``reason``, in line order; rejected rows are never in RESULTS.csv;
 * exit code (``CalculationSummary.exit_code``): 1 when any row was rejected, else 0.
 
+``output`` rows (monthly production, see :mod:`greencircle.mrv.vocabulary`) are checked
+exactly as an upload checks them and counted in ``rows_output``; they carry no emissions,
+so they are not written to RESULTS.csv. Periods after the current month are rejected.
+
 The activity file is streamed in chunks (bounded memory); each chunk is validated and
 computed relationally by :class:`~greencircle.mrv.engine.Engine`.
 """
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,6 +36,7 @@ from greencircle.mrv._exact import RESULT_SCALE
 from greencircle.mrv.engine import RESULT_COLUMNS, Engine
 from greencircle.mrv.factors import FactorLibrary
 from greencircle.mrv.ingest import RowError, read_activity_csv
+from greencircle.mrv.vocabulary import OUTPUT_CATEGORY, latest_period, split_output_rows
 
 __all__ = ["ERROR_COLUMNS", "CalculationSummary", "ProgressCallback", "calculate_files"]
 
@@ -50,6 +56,8 @@ class CalculationSummary:
         Records read (blank lines excluded).
     rows_accepted, rows_rejected : int
         Records written to RESULTS.csv / rejected.
+    rows_output : int
+        Valid ``output`` (production) records: accepted, not in RESULTS.csv.
     total_emissions_tco2 : Decimal
         Exact sum of accepted ``emissions_tco2`` (exports negative) [tCO2].
     exit_code : int
@@ -65,6 +73,7 @@ class CalculationSummary:
     rows_read: int
     rows_accepted: int
     rows_rejected: int
+    rows_output: int
     total_emissions_tco2: Decimal
     exit_code: int
     results_path: Path
@@ -79,6 +88,18 @@ def _plain(table: pa.Table) -> pa.Table:
         for f in table.schema
     ]
     return table.cast(pa.schema(fields))
+
+
+def _split_output(table: pa.Table) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """Activity rows (for the engine) and ``output`` rows (as dicts with their line)."""
+    if "category" not in table.column_names or not table.num_rows:
+        return table, []
+    is_output = pc.fill_null(
+        pc.equal(pc.utf8_trim_whitespace(table.column("category")), OUTPUT_CATEGORY), False
+    )
+    if not pc.any(is_output).as_py():
+        return table, []
+    return table.filter(pc.invert(is_output)), table.filter(is_output).to_pylist()
 
 
 def calculate_files(
@@ -122,12 +143,13 @@ def calculate_files(
     total_bytes = src.stat().st_size
     out_path = Path(out_csv)
     err_path = Path(errors_csv) if errors_csv is not None else None
-    rows_read = accepted = rejected = 0
+    rows_read = accepted = rejected = output = 0
+    latest = latest_period()
     total = Decimal(0).scaleb(-RESULT_SCALE)
     first: list[RowError] = []
     schema: pa.Schema | None = None
     with (
-        Engine(library) as engine,
+        Engine(library, latest_period=latest) as engine,
         open(out_path, "wb") as out_f,
         open(err_path, "w", newline="", encoding="utf-8") if err_path else _Null() as err_f,
     ):
@@ -137,7 +159,10 @@ def calculate_files(
         writer: pacsv.CSVWriter | None = None
         for chunk in read_activity_csv(src, chunk_bytes=chunk_bytes):
             rows_read += chunk.rows_read
-            batch = engine.run(chunk.table, check_duplicates=False, ordered=True)
+            table, out_rows = _split_output(chunk.table)
+            production, out_errors = split_output_rows(out_rows, latest)
+            output += len(production)
+            batch = engine.run(table, check_duplicates=False, ordered=True)
             results = batch.results.select(list(RESULT_COLUMNS))
             if writer is None:
                 schema = results.schema
@@ -147,7 +172,7 @@ def calculate_files(
             if results.num_rows:
                 chunk_total = pc.sum(results.column("emissions_tco2")).as_py()
                 total += Decimal(chunk_total)
-            errors = sorted(chunk.errors + batch.error_rows(), key=lambda e: e.line)
+            errors = sorted(chunk.errors + out_errors + batch.error_rows(), key=lambda e: e.line)
             rejected += len(errors)
             for e in errors:
                 if len(first) < 20:
@@ -166,6 +191,7 @@ def calculate_files(
         rows_read=rows_read,
         rows_accepted=accepted,
         rows_rejected=rejected,
+        rows_output=output,
         total_emissions_tco2=total,
         exit_code=1 if rejected else 0,
         results_path=out_path,

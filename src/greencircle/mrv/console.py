@@ -13,11 +13,13 @@ from greencircle.api.deps import SessionDep
 from greencircle.auth.models import Facility, Organisation
 from greencircle.auth.roles import OrgType, Perm
 from greencircle.errors import Invalid, PlatformError
-from greencircle.mrv.factors import search
+from greencircle.kit import fmt
+from greencircle.mrv.factors import METHOD_FUEL, load_library, search
 from greencircle.mrv.models import REPORT_STATES
+from greencircle.mrv.quality import Finding
 from greencircle.mrv.service import MrvService
 from greencircle.web.console import ConsoleActor, check_csrf, page_lang, pages, render
-from greencircle.web.i18n import translate
+from greencircle.web.i18n import catalog, translate
 
 router = APIRouter(include_in_schema=False)
 CATEGORIES = ("fuel", "electricity", "heat")
@@ -50,13 +52,63 @@ def _chart(svc: MrvService, org_id: str | None, year: int, lang: str) -> dict[st
         "intensity": {
             codes.get(fid, fid): [vals.get(p) for p in periods] for fid, vals in by_fac.items()
         },
-        "intensity_units": {codes.get(fid, fid): u for fid, u in units.items()},
+        "intensity_units": {codes.get(fid, fid): fmt.unit_label(u) for fid, u in units.items()},
+        "lang": lang,
         "labels": {
             "monthly": translate(lang, "mrv.chart.monthly"),
             "intensity": translate(lang, "mrv.chart.intensity"),
-            "tco2": "tCO2",
+            "tco2": fmt.unit_label("tCO2"),
             **{c: translate(lang, f"mrv.category.{c}") for c in CATEGORIES},
         },
+    }
+
+
+#: Finding parameters that are numbers, and the parameter giving their unit (if any).
+_NUMBER_PARAMS = {
+    "value": "unit",
+    "previous": "unit",
+    "low": "unit",
+    "high": "unit",
+    "intensity": "",
+    "p05": "",
+    "p95": "",
+}
+
+
+def finding_text(finding: Finding, lang: str) -> str:
+    """A plausibility finding in the page's language, numbers and units formatted.
+
+    The message comes from the catalog key ``mrv.finding.text.<key>``; codes among its
+    parameters (category, direction, status, sector, fuel) are translated too.
+    """
+    params = dict(finding.params)
+    words = catalog(lang)
+    for name, unit_param in _NUMBER_PARAMS.items():
+        if params.get(name):
+            unit = params.get(unit_param, "") if unit_param else ""
+            places = fmt.places_for(unit) if name in ("value", "previous") and unit else None
+            params[name] = fmt.number(params[name], lang, places=places)
+    if params.get("unit"):
+        params["unit"] = fmt.unit_label(params["unit"])
+    for name, prefix in (
+        ("category", "mrv.category."),
+        ("direction", "mrv.direction."),
+        ("status", "mrv.status."),
+        ("sector", "sector."),
+    ):
+        if params.get(name):
+            params[name] = words.get(prefix + params[name], params[name])
+    if params.get("item") and lang != "en":
+        params["item"] = _fuel_names().get(params["item"], params["item"])
+    key = f"mrv.finding.text.{finding.key or finding.code}"
+    return translate(lang, key, **params) if key in words else finding.message
+
+
+def _fuel_names() -> dict[str, str]:
+    lib = load_library()
+    return {
+        item: lib.lookup(METHOD_FUEL, item).factor.name_zh or item
+        for item in lib.items(METHOD_FUEL)
     }
 
 
@@ -170,6 +222,8 @@ def report_page(
         )
     )
     verifier = session.get(Organisation, report.verifier_org_id) if report.verifier_org_id else None
+    lang = page_lang(request)
+    findings = svc.findings(report.org_id, report.year)
     return render(
         request,
         "mrv/report.html",
@@ -177,11 +231,17 @@ def report_page(
         report=report,
         org=org,
         records=records,
+        adjusted_count=sum(1 for r in records if r.adjusted_inputs is not None),
+        adjusted_difference=(
+            Decimal(report.adjusted_tco2) - Decimal(report.reported_tco2)
+            if report.adjusted_tco2
+            else None
+        ),
         events=svc.events(report_id),
-        findings=svc.findings(report.org_id, report.year),
+        findings=[(f, finding_text(f, lang)) for f in findings],
         verifiers=verifiers,
         verifier=verifier,
-        chart=_chart(svc, report.org_id, report.year, page_lang(request)),
+        chart=_chart(svc, report.org_id, report.year, lang),
         can_submit=Perm.MRV_SUBMIT in actor.perms and actor.org_id == report.org_id,
         can_verify=Perm.MRV_VERIFY in actor.perms and actor.org_id == report.verifier_org_id,
         can_supervise=Perm.MRV_SUPERVISE in actor.perms,
@@ -200,6 +260,7 @@ def report_action(
     verifier_org_id: Annotated[str, Form(max_length=40)] = "",
     record_id: Annotated[str, Form(max_length=80)] = "",
     quantity: Annotated[str, Form(max_length=40)] = "",
+    unit: Annotated[str, Form(max_length=20)] = "",
 ) -> RedirectResponse:
     """Workflow buttons: submit, assign, adjust, verify, return, lock."""
     check_csrf(request, csrf)
@@ -209,7 +270,8 @@ def report_action(
     elif action == "assign":
         svc.assign(report_id, verifier_org_id)
     elif action == "adjust":
-        svc.adjust(report_id, record_id, {"quantity": quantity}, comment)
+        changes = {"quantity": quantity, **({"unit": unit} if unit.strip() else {})}
+        svc.adjust(report_id, record_id, changes, comment)
     elif action == "verify":
         svc.verify(report_id, comment)
     elif action == "return":
@@ -258,4 +320,12 @@ def factors_page(
         status=status or "",
         page=page,
         pages=pages(result.total, limit),
+        status_labels=status_labels(page_lang(request)),
     )
+
+
+def status_labels(lang: str) -> dict[str, str]:
+    """Value statuses of reference data (``confirmed``, ``recall``, ...) in ``lang``."""
+    words = catalog(lang)
+    prefix = "mrv.status."
+    return {k[len(prefix) :]: v for k, v in words.items() if k.startswith(prefix)}

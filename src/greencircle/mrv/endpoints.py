@@ -17,6 +17,7 @@ from greencircle.errors import Invalid, NotFound
 from greencircle.jobs.runner import JobContext
 from greencircle.mrv.errors import FactorNotFoundError
 from greencircle.mrv.factors import Factor, load_library, lookup, search
+from greencircle.mrv.models import ActivityRecord
 from greencircle.mrv.report_export import report_csv, report_xlsx
 from greencircle.mrv.service import IngestResult, MrvService
 from greencircle.mrv.template import build_template
@@ -111,6 +112,48 @@ def ingest_out(r: IngestResult) -> dict[str, Any]:
     }
 
 
+def record_out(r: ActivityRecord) -> dict[str, Any]:
+    """A record as JSON: the enterprise's reported figures and, beside them, an adjustment.
+
+    ``quantity``, ``unit``, ``emissions_tco2``, ``receipt_sha256`` and ``leaf_index`` are
+    as reported; ``adjusted`` is the verifier's correction (None when there is none);
+    ``effective_tco2`` is what the record counts at.
+    """
+    adjusted = None
+    if r.adjusted_inputs is not None:
+        adjusted = {
+            "quantity": r.adjusted_inputs.get("quantity", ""),
+            "unit": r.adjusted_inputs.get("unit", ""),
+            "inputs": r.adjusted_inputs,
+            "emissions_tco2": r.adjusted_emissions_tco2,
+            "method": r.adjusted_method,
+            "factor_ids": r.adjusted_factor_ids,
+            "receipt_sha256": r.adjusted_receipt_sha256,
+            "leaf_index": r.adjusted_leaf_index,
+            "by_user_id": r.adjusted_by,
+            "at": r.adjusted_at,
+            "reason": r.adjustment_reason,
+        }
+    return {
+        "id": r.id,
+        "record_id": r.record_id,
+        "facility_id": r.facility_id,
+        "period": r.period,
+        "category": r.category,
+        "item": r.item,
+        "direction": r.direction,
+        "quantity": r.quantity,
+        "unit": r.unit,
+        "emissions_tco2": r.emissions_tco2,
+        "method": r.method,
+        "factor_ids": r.factor_ids,
+        "receipt_sha256": r.receipt_sha256,
+        "leaf_index": r.leaf_index,
+        "adjusted": adjusted,
+        "effective_tco2": r.effective_emissions_tco2,
+    }
+
+
 def report_out(rep: Any) -> dict[str, Any]:
     """A report as JSON."""
     return {
@@ -120,6 +163,7 @@ def report_out(rep: Any) -> dict[str, Any]:
         "status": rep.status,
         "verifier_org_id": rep.verifier_org_id,
         "reported_tco2": rep.reported_tco2,
+        "adjusted_tco2": rep.adjusted_tco2,
         "verified_tco2": rep.verified_tco2,
         "records": rep.records,
         "submitted_at": rep.submitted_at,
@@ -284,25 +328,7 @@ def list_records(
     rows = svc.records(org_id, year)
     items = rows[page.offset : page.offset + page.limit]
     return {
-        "items": [
-            {
-                "id": r.id,
-                "record_id": r.record_id,
-                "facility_id": r.facility_id,
-                "period": r.period,
-                "category": r.category,
-                "item": r.item,
-                "direction": r.direction,
-                "quantity": r.quantity,
-                "unit": r.unit,
-                "emissions_tco2": r.emissions_tco2,
-                "method": r.method,
-                "factor_ids": r.factor_ids,
-                "receipt_sha256": r.receipt_sha256,
-                "leaf_index": r.leaf_index,
-            }
-            for r in items
-        ],
+        "items": [record_out(r) for r in items],
         "total": len(rows),
         "limit": page.limit,
         "offset": page.offset,
@@ -425,12 +451,7 @@ def assign(report_id: str, body: AssignIn, svc: ServiceDep) -> dict[str, Any]:
 def adjust(report_id: str, body: AdjustIn, svc: ServiceDep) -> dict[str, Any]:
     """Verifier corrects a record's inputs with a reason (kept in the history)."""
     rec = svc.adjust(report_id, body.record_id, body.changes, body.reason)
-    return {
-        "record_id": rec.record_id,
-        "emissions_tco2": rec.emissions_tco2,
-        "leaf_index": rec.leaf_index,
-        "report": report_out(svc.report(report_id)),
-    }
+    return {**record_out(rec), "report": report_out(svc.report(report_id))}
 
 
 @router.post("/reports/{report_id}/verify")

@@ -61,10 +61,16 @@ from greencircle.mrv.factors import (
 )
 from greencircle.mrv.ingest import COLUMNS, REQUIRED_COLUMNS, RowError, duplicate_reason
 from greencircle.mrv.units import Ratio, activity_ratio, ncv_ratio
+from greencircle.mrv.vocabulary import (
+    ACTIVITY_CATEGORIES,
+    OUTPUT_CATEGORY,
+    future_period_reason,
+)
+from greencircle.mrv.vocabulary import latest_period as current_period
 
 __all__ = ["ERROR_SCHEMA", "RESULT_COLUMNS", "BatchResult", "Engine", "calculate_batch"]
 
-CATEGORIES = ("fuel", "electricity", "heat")
+CATEGORIES = ACTIVITY_CATEGORIES
 PERIOD_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 YEAR_RE = re.compile(r"[0-9]{4}")
 
@@ -189,6 +195,9 @@ class Engine:
         Factor library (default: the shipped, verified one).
     threads : int, optional
         DuckDB worker threads (default: all cores).
+    latest_period : str, optional
+        Latest accepted ``YYYY-MM``; later periods are rejected as future (default: the
+        current month in Asia/Shanghai, :func:`~greencircle.mrv.vocabulary.latest_period`).
 
     Examples
     --------
@@ -196,8 +205,15 @@ class Engine:
     ...     batch = engine.run("activity.parquet")
     """
 
-    def __init__(self, library: FactorLibrary | None = None, *, threads: int | None = None):
+    def __init__(
+        self,
+        library: FactorLibrary | None = None,
+        *,
+        threads: int | None = None,
+        latest_period: str | None = None,
+    ):
         self.library = library or load_library()
+        self.latest_period = latest_period or current_period()
         self.con = duckdb.connect(":memory:")
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
@@ -278,7 +294,9 @@ class Engine:
             f"FROM ({norm}) GROUP BY ALL"
         ).fetchall()
         self._any_measured = any(bool(c[7]) for c in combos)
-        keys = [_resolve_key(self.library, scale, *combo[:7]) for combo in combos]
+        keys = [
+            _resolve_key(self.library, scale, self.latest_period, *combo[:7]) for combo in combos
+        ]
         for i, k in enumerate(keys):
             k["key_id"] = i
             k["fallback_out"] = k["fallback"] or ""
@@ -438,6 +456,7 @@ def _fast(k: Fraction) -> tuple[int | None, int | None, int]:
 def _resolve_key(
     lib: FactorLibrary,
     scale: int,
+    latest: str,
     category: str,
     item: str,
     period: str,
@@ -470,10 +489,15 @@ def _resolve_key(
         err1 = _err("period", "period is required")
     elif not PERIOD_RE.fullmatch(per):
         err1 = _err("period", f"period '{per}' is not YYYY-MM")
+    elif future := future_period_reason(per, latest):
+        err1 = _err("period", future)
     elif not cat:
         err1 = _err("category", "category is required")
     elif cat not in CATEGORIES:
-        err1 = _err("category", f"unknown category '{cat}' (expected fuel, electricity or heat)")
+        err1 = _err(
+            "category",
+            f"unknown category '{cat}' (expected {', '.join(CATEGORIES)}, or {OUTPUT_CATEGORY})",
+        )
     elif not itm:
         err1 = _err("item", "item is required")
     elif dr not in ("", "consumed", "exported"):

@@ -46,7 +46,14 @@ class MrvUpload(Base):
 
 
 class ActivityRecord(Base):
-    """A monthly activity record and its calculated emissions (exact decimal text)."""
+    """A monthly activity record and its calculated emissions (exact decimal text).
+
+    ``inputs``, ``quantity``, ``unit``, ``emissions_tco2``, ``receipt_sha256`` and
+    ``leaf_index`` are the figures **as the enterprise reported them**; a verifier's
+    correction never overwrites them but is kept beside them in the ``adjusted_*``
+    columns (with its own receipt in the log). The record counts at its *effective*
+    value: the adjusted one when there is one, else the reported one.
+    """
 
     __tablename__ = "mrv_activity_records"
     __table_args__ = (UniqueConstraint("org_id", "record_id"),)
@@ -69,7 +76,26 @@ class ActivityRecord(Base):
     factor_ids: Mapped[str] = mapped_column(String(300))
     receipt_sha256: Mapped[str] = mapped_column(String(64))
     leaf_index: Mapped[int | None] = mapped_column(BigInteger)
+    adjusted_inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    adjusted_emissions_tco2: Mapped[str | None] = mapped_column(String(48))
+    adjusted_method: Mapped[str | None] = mapped_column(String(40))
+    adjusted_factor_ids: Mapped[str | None] = mapped_column(String(300))
+    adjusted_receipt_sha256: Mapped[str | None] = mapped_column(String(64))
+    adjusted_leaf_index: Mapped[int | None] = mapped_column(BigInteger)
+    adjusted_by: Mapped[str | None] = mapped_column(String(26))
+    adjusted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    adjustment_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
+
+    @property
+    def effective_emissions_tco2(self) -> str:
+        """The figure the record counts at: adjusted if a verifier adjusted it [tCO2]."""
+        return self.adjusted_emissions_tco2 or self.emissions_tco2
+
+    @property
+    def effective_inputs(self) -> dict[str, Any]:
+        """Inputs the record counts with (adjusted inputs, if any)."""
+        return self.adjusted_inputs or self.inputs
 
 
 class ProductionRecord(Base):
@@ -88,7 +114,13 @@ class ProductionRecord(Base):
 
 
 class EmissionReport(Base):
-    """An enterprise's annual emissions report and its verification state."""
+    """An enterprise's annual emissions report and its verification state.
+
+    Three figures side by side [tCO2, exact decimal text]: ``reported_tco2`` (the sum of
+    the enterprise's own figures), ``adjusted_tco2`` (the sum after the verifier's
+    adjustments; None while there are none) and ``verified_tco2`` (the figure the verifier
+    confirmed, which the registry uses).
+    """
 
     __tablename__ = "mrv_reports"
     __table_args__ = (UniqueConstraint("org_id", "year"),)
@@ -99,6 +131,7 @@ class EmissionReport(Base):
     status: Mapped[str] = mapped_column(String(24), index=True, default="draft")
     verifier_org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
     reported_tco2: Mapped[str] = mapped_column(String(48))
+    adjusted_tco2: Mapped[str | None] = mapped_column(String(48))
     verified_tco2: Mapped[str | None] = mapped_column(String(48))
     records: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()

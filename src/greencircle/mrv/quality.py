@@ -18,8 +18,9 @@ Codes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import duckdb
@@ -54,6 +55,12 @@ class Finding:
         Line in the activity file, when the finding is about one record.
     record_id, facility_id, column : str
         Context ('' when not applicable).
+    key : str
+        Message key (``mrv.finding.text.<key>`` in the console catalogs); the code when
+        empty.
+    params : dict of str to str
+        Values of the message's placeholders (numbers as exact decimal text, codes as
+        codes), so that a screen can translate and format them.
     """
 
     code: str
@@ -63,6 +70,12 @@ class Finding:
     record_id: str = ""
     facility_id: str = ""
     column: str = ""
+    key: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _dec(value: Decimal | float | int) -> str:
+    return f"{Decimal(value).normalize():f}"
 
 
 def _plain(table: pa.Table) -> pa.Table:
@@ -133,6 +146,15 @@ def check_fuel_parameters(
                     record_id=str(rid),
                     facility_id=str(fac),
                     column=column,
+                    params={
+                        "value": _dec(value),
+                        "unit": str(unit),
+                        "item": str(item),
+                        "low": _dec(low),
+                        "high": _dec(high),
+                        "range_id": str(range_id),
+                        "status": str(status),
+                    },
                 )
             )
     con.close()
@@ -195,6 +217,18 @@ def check_month_on_month(
                 ),
                 facility_id=str(fac),
                 column="quantity",
+                key="MRV-Q010-zero" if prev == 0 else "MRV-Q010",
+                params={
+                    "category": str(cat),
+                    "item": str(item),
+                    "direction": str(direction),
+                    "period": str(period),
+                    "value": _dec(act),
+                    "unit": str(unit),
+                    "previous": _dec(prev),
+                    "previous_period": str(prev_period),
+                    "change_pct": "" if prev == 0 else f"{(act / prev - 1) * 100:+.0f}",
+                },
             )
         )
     return out
@@ -240,6 +274,7 @@ def check_missing_months(
             message=f"no {cat} {item} record for {period}",
             facility_id=str(fac),
             column="period",
+            params={"category": str(cat), "item": str(item), "period": str(period)},
         )
         for fac, cat, item, period in rows
     ]
@@ -259,6 +294,9 @@ class SectorDistribution:
         5th and 95th percentiles of the sector's intensity.
     source : str
         Where the distribution comes from.
+    peers, year : int
+        Facilities and year of the platform peers it was computed from (0 when given
+        from elsewhere).
     """
 
     sector: str
@@ -266,6 +304,8 @@ class SectorDistribution:
     p05: Decimal
     p95: Decimal
     source: str
+    peers: int = 0
+    year: int = 0
 
 
 def check_intensity(
@@ -293,9 +333,8 @@ def check_intensity(
                     "MRV-Q030",
                     "warning",
                     "no production output to compute intensity",
-                    None,
-                    "",
-                    fac,
+                    facility_id=fac,
+                    key="MRV-Q030-no-output",
                 )
             )
             continue
@@ -306,9 +345,9 @@ def check_intensity(
                     "MRV-Q030",
                     "warning",
                     f"production output {prod} is not positive",
-                    None,
-                    "",
-                    fac,
+                    facility_id=fac,
+                    key="MRV-Q030-not-positive",
+                    params={"value": _dec(prod)},
                 )
             )
             continue
@@ -326,6 +365,14 @@ def check_intensity(
                     f"({distribution.source})"
                 ),
                 facility_id=fac,
+                params={
+                    "intensity": f"{intensity:.4f}",
+                    "sector": distribution.sector,
+                    "p05": _dec(distribution.p05),
+                    "p95": _dec(distribution.p95),
+                    "peers": str(distribution.peers),
+                    "year": str(distribution.year),
+                },
             )
         )
     return out
@@ -350,6 +397,7 @@ def check_factor_use(results: pa.Table) -> list[Finding]:
             message=f"{n} record(s) use {fid} whose value status is '{status}'",
             line=int(first),
             column="factor_ids",
+            params={"n": str(n), "factor_id": str(fid), "status": str(status)},
         )
         for fid, status, n, first in status_rows
     ]
@@ -360,7 +408,21 @@ def check_factor_use(results: pa.Table) -> list[Finding]:
             message=f"{n} record(s): {note}",
             line=int(first),
             column="factor_year",
+            params={"n": str(n), "factor_id": str(fid), **_fallback_params(str(note))},
         )
         for fid, note, n, first in fallback_rows
     ]
     return out
+
+
+_FALLBACK = re.compile(
+    r"no (?P<item>\S+) factor published for (?P<year>\d{4}); using (?P<used>\S+)"
+)
+
+
+def _fallback_params(note: str) -> dict[str, str]:
+    """Item, requested year and year used, from a factor lookup's fallback note."""
+    m = _FALLBACK.match(note)
+    if m is None:
+        return {"item": "", "year": "", "used": ""}
+    return {k: str(v) for k, v in m.groupdict().items()}

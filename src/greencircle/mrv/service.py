@@ -9,17 +9,16 @@ traced by proof to the activity data it came from.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from greencircle.audit.keys import LogSigner
@@ -50,12 +49,48 @@ from greencircle.mrv.quality import (
     check_month_on_month,
 )
 from greencircle.mrv.receipt import receipt_from_result, receipt_sha256
+from greencircle.mrv.vocabulary import OUTPUT_CATEGORY, latest_period, split_output_rows
 
 MAX_ERRORS_RETURNED = 500
-OUTPUT_UNITS = ("MWh", "t", "kWh", "GJ", "m3")
+PRODUCTION_FIELDS = ("line", "record_id", "facility_id", "period", "quantity", "unit")
 #: States in which the year's activity data may still change through uploads.
 OPEN_STATES = ("draft", "returned")
 ProgressFn = Callable[[float, str], None]
+
+
+#: Inputs a verifier may correct.
+ADJUSTABLE_INPUTS = (
+    "quantity",
+    "unit",
+    "ncv",
+    "ncv_unit",
+    "carbon_content_tc_per_tj",
+    "oxidation_rate",
+    "item",
+    "factor_year",
+)
+#: Columns of a record holding a verifier's adjustment (cleared by a new reported figure).
+ADJUSTED_FIELDS = (
+    "adjusted_inputs",
+    "adjusted_emissions_tco2",
+    "adjusted_method",
+    "adjusted_factor_ids",
+    "adjusted_receipt_sha256",
+    "adjusted_leaf_index",
+    "adjusted_by",
+    "adjusted_at",
+    "adjustment_reason",
+)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums of an organisation-year's records [tCO2]."""
+
+    reported_tco2: Decimal
+    effective_tco2: Decimal
+    records: int
+    adjusted: int
 
 
 @dataclass
@@ -233,6 +268,7 @@ class MrvService:
         if progress:
             progress(0.05, "parsing")
         table, errors = read_upload(content, fmt)
+        unreadable = len(errors)  # rows rejected while reading are not in the table
         facilities = {
             f.code: f
             for f in self.session.scalars(
@@ -256,8 +292,9 @@ class MrvService:
                 )
                 continue
             row["facility_id"] = fac.code
-            (production if row["category"] == "output" else activity).append(row)
-        production_rows, prod_errors = self._check_production(production, facilities)
+            is_output = (row["category"] or "").strip() == OUTPUT_CATEGORY
+            (production if is_output else activity).append(row)
+        production_rows, prod_errors = split_output_rows(production, latest_period())
         errors += prod_errors
         if progress:
             progress(0.3, "calculating")
@@ -309,7 +346,7 @@ class MrvService:
                     )
                 )
         if errors:
-            raise rows_rejected(errors, len(rows))
+            raise rows_rejected(errors, len(rows) + unreadable)
         if progress:
             progress(0.7, "storing")
         upload = MrvUpload(
@@ -345,6 +382,8 @@ class MrvService:
                 rec = old
                 for k, v in fields.items():
                     setattr(rec, k, v)
+                for k in ADJUSTED_FIELDS:
+                    setattr(rec, k, None)  # a new reported figure supersedes the adjustment
                 rec.upload_id = upload.id
                 out.corrected += 1
             changed.append((rec, receipt))
@@ -398,47 +437,17 @@ class MrvService:
             {**{c: _as_text(r.get(c)) for c in COLUMNS}, "line": i + 1}
             for i, r in enumerate(records)
         ]
-        batch = self._calculate(rows)
+        output = [r for r in rows if r["category"] == OUTPUT_CATEGORY]
+        production, errors = split_output_rows(output, latest_period())
+        batch = self._calculate([r for r in rows if r["category"] != OUTPUT_CATEGORY])
         results = batch.results.select(list(RESULT_COLUMNS)).to_pylist()
+        errors = sorted(errors + batch.error_rows(), key=lambda e: e.line)
         return {
             "results": [_jsonable(r) for r in results],
-            "errors": [e.__dict__ for e in batch.error_rows()],
+            "production": [{k: p[k] for k in PRODUCTION_FIELDS} for p in production],
+            "errors": [asdict(e) for e in errors],
             "total_emissions_tco2": str(batch.total_emissions_tco2()),
         }
-
-    def _check_production(
-        self, rows: list[dict[str, Any]], facilities: Mapping[str, Facility]
-    ) -> tuple[list[dict[str, Any]], list[RowError]]:
-        ok: list[dict[str, Any]] = []
-        errors: list[RowError] = []
-        for r in rows:
-            line, rid = r["line"], r["record_id"] or ""
-            period = r["period"] or ""
-            if (
-                len(period) != 7
-                or period[4] != "-"
-                or not period.replace("-", "").isdigit()
-                or not 1 <= int(period[5:]) <= 12
-            ):
-                errors.append(RowError(line, rid, "period", "period must be YYYY-MM"))
-                continue
-            try:
-                qty = Decimal(r["quantity"] or "x")
-            except InvalidOperation:
-                errors.append(RowError(line, rid, "quantity", "quantity is not a decimal"))
-                continue
-            if not qty.is_finite() or qty < 0:
-                errors.append(RowError(line, rid, "quantity", "quantity must be >= 0"))
-                continue
-            if r["unit"] not in OUTPUT_UNITS:
-                errors.append(
-                    RowError(
-                        line, rid, "unit", f"output unit must be one of {', '.join(OUTPUT_UNITS)}"
-                    )
-                )
-                continue
-            ok.append({**r, "quantity": str(qty)})
-        return ok, errors
 
     def _store_production(self, org_id: str, fac: Facility, p: Mapping[str, Any]) -> int:
         row = self.session.scalar(
@@ -493,7 +502,9 @@ class MrvService:
         out: dict[str, dict[str, Decimal]] = {}
         for r in self.records(org_id, year):
             cell = out.setdefault(r.period, {})
-            cell[r.category] = cell.get(r.category, Decimal(0)) + Decimal(r.emissions_tco2)
+            cell[r.category] = cell.get(r.category, Decimal(0)) + Decimal(
+                r.effective_emissions_tco2
+            )
         return {p: {c: str(v) for c, v in cats.items()} for p, cats in sorted(out.items())}
 
     def intensity(self, org_id: str, year: int) -> list[dict[str, str]]:
@@ -502,7 +513,7 @@ class MrvService:
         emis: dict[tuple[str, str], Decimal] = {}
         for r in self.records(org.id, year):
             key = (r.facility_id, r.period)
-            emis[key] = emis.get(key, Decimal(0)) + Decimal(r.emissions_tco2)
+            emis[key] = emis.get(key, Decimal(0)) + Decimal(r.effective_emissions_tco2)
         prod = self.session.scalars(
             select(ProductionRecord).where(
                 ProductionRecord.org_id == org.id, ProductionRecord.year == year
@@ -529,7 +540,7 @@ class MrvService:
         recs = self.records(org.id, year)
         if not recs:
             return []
-        rows = [{**r.inputs, "line": i + 1} for i, r in enumerate(recs)]
+        rows = [{**r.effective_inputs, "line": i + 1} for i, r in enumerate(recs)]
         batch = self._calculate(rows)
         res = batch.results
         out = check_fuel_parameters(res) + check_month_on_month(res)
@@ -546,9 +557,10 @@ class MrvService:
     ) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
         emis: dict[str, Decimal] = {}
         output: dict[str, Decimal] = {}
-        stmt = select(ActivityRecord.facility_id, ActivityRecord.emissions_tco2).where(
-            ActivityRecord.year == year
-        )
+        stmt = select(
+            ActivityRecord.facility_id,
+            func.coalesce(ActivityRecord.adjusted_emissions_tco2, ActivityRecord.emissions_tco2),
+        ).where(ActivityRecord.year == year)
         pstmt = select(ProductionRecord.facility_id, ProductionRecord.quantity).where(
             ProductionRecord.year == year
         )
@@ -590,6 +602,8 @@ class MrvService:
             pct(Decimal("0.05")).quantize(six),
             pct(Decimal("0.95")).quantize(six),
             f"platform peers {year}, n={len(values)} facilities",
+            peers=len(values),
+            year=year,
         )
 
     # -- reports -------------------------------------------------------------------------
@@ -600,17 +614,24 @@ class MrvService:
             )
         )
         if report is not None and report.status in OPEN_STATES:
-            total, n = self._totals(org_id, year)
-            report.reported_tco2, report.records = str(total), n
+            self._set_totals(report, self._totals(org_id, year))
         return report
 
-    def _totals(self, org_id: str, year: int) -> tuple[Decimal, int]:
-        values = self.session.scalars(
-            select(ActivityRecord.emissions_tco2).where(
+    def _totals(self, org_id: str, year: int) -> Totals:
+        rows = self.session.execute(
+            select(ActivityRecord.emissions_tco2, ActivityRecord.adjusted_emissions_tco2).where(
                 ActivityRecord.org_id == org_id, ActivityRecord.year == year
             )
         ).all()
-        return sum((Decimal(v) for v in values), Decimal(0)), len(values)
+        reported = sum((Decimal(r) for r, _a in rows), Decimal(0))
+        effective = sum((Decimal(a or r) for r, a in rows), Decimal(0))
+        return Totals(reported, effective, len(rows), sum(1 for _r, a in rows if a))
+
+    @staticmethod
+    def _set_totals(report: EmissionReport, totals: Totals) -> None:
+        report.reported_tco2 = str(totals.reported_tco2)
+        report.adjusted_tco2 = str(totals.effective_tco2) if totals.adjusted else None
+        report.records = totals.records
 
     def report(self, report_id: str) -> EmissionReport:
         """A report the actor may read (own, regulator in scope, assigned verifier)."""
@@ -657,12 +678,11 @@ class MrvService:
             if report.status not in OPEN_STATES:
                 raise Conflict(f"the {year} report is {report.status}", code="mrv.report_closed")
             return report
-        total, n = self._totals(org.id, year)
-        if n == 0:
+        totals = self._totals(org.id, year)
+        if totals.records == 0:
             raise Invalid(f"no activity data for {year}", code="mrv.no_data")
-        report = EmissionReport(
-            org_id=org.id, year=year, status="draft", reported_tco2=str(total), records=n
-        )
+        report = EmissionReport(org_id=org.id, year=year, status="draft")
+        self._set_totals(report, totals)
         self.session.add(report)
         self.session.flush()
         self._event(report, "create", "", "draft", "")
@@ -700,6 +720,7 @@ class MrvService:
                     "from": old,
                     "to": new,
                     "reported_tco2": report.reported_tco2,
+                    "adjusted_tco2": report.adjusted_tco2,
                     "verified_tco2": report.verified_tco2,
                     "comment": comment,
                     "detail": detail or {},
@@ -764,10 +785,27 @@ class MrvService:
             )
         return report
 
+    def adjustable_records(self, report_id: str) -> list[ActivityRecord]:
+        """Records of the report's organisation-year (what a verifier may adjust)."""
+        report = self.report(report_id)
+        stmt = select(ActivityRecord).where(
+            ActivityRecord.org_id == report.org_id, ActivityRecord.year == report.year
+        )
+        return list(
+            self.session.scalars(stmt.order_by(ActivityRecord.period, ActivityRecord.record_id))
+        )
+
     def adjust(
         self, report_id: str, record_id: str, changes: Mapping[str, str], reason: str
     ) -> ActivityRecord:
-        """Verifier corrects inputs of one record, with a reason; kept in the history."""
+        """Verifier corrects inputs of one record, with a reason.
+
+        The enterprise's reported inputs, emissions and receipt stay as they are; the
+        correction is stored beside them (``adjusted_*``) with its own receipt in the log,
+        and the report's ``adjusted_tco2`` becomes the sum of the records' effective
+        figures. ``reported_tco2`` does not change. A second adjustment of the same record
+        starts from the first one.
+        """
         report = self._as_verifier(report_id)
         if report.status != "under_verification":
             raise Conflict(
@@ -775,18 +813,10 @@ class MrvService:
             )
         if not reason.strip():
             raise Invalid("an adjustment needs a reason", code="mrv.reason_required")
-        allowed = {
-            "quantity",
-            "unit",
-            "ncv",
-            "ncv_unit",
-            "carbon_content_tc_per_tj",
-            "oxidation_rate",
-            "item",
-            "factor_year",
-        }
-        if not changes or set(changes) - allowed:
-            raise Invalid(f"adjustable fields: {sorted(allowed)}", code="mrv.invalid_adjustment")
+        if not changes or set(changes) - set(ADJUSTABLE_INPUTS):
+            raise Invalid(
+                f"adjustable fields: {sorted(ADJUSTABLE_INPUTS)}", code="mrv.invalid_adjustment"
+            )
         rec = self.session.scalar(
             select(ActivityRecord).where(
                 ActivityRecord.org_id == report.org_id,
@@ -796,31 +826,41 @@ class MrvService:
         )
         if rec is None:
             raise NotFound(f"record {record_id!r} not in this report", code="mrv.record_not_found")
-        inputs = {**rec.inputs, **{k: str(v) for k, v in changes.items()}}
+        inputs = {**rec.effective_inputs, **{k: str(v).strip() for k, v in changes.items()}}
         batch = self._calculate([{**inputs, "line": 1}])
         if batch.errors.num_rows:
             e = batch.error_rows()[0]
             raise Invalid(f"{e.column}: {e.reason}", code="mrv.invalid_adjustment")
         res = batch.results.select(list(RESULT_COLUMNS)).to_pylist()[0]
         receipt = receipt_from_result(res, inputs)
-        before = {"inputs": rec.inputs, "emissions_tco2": rec.emissions_tco2}
-        for k, v in _record_fields(inputs, res, receipt).items():
-            setattr(rec, k, v)
-        [rec.leaf_index] = self._log().append(
+        before = {"inputs": rec.effective_inputs, "emissions_tco2": rec.effective_emissions_tco2}
+        fields = _record_fields(inputs, res, receipt)
+        rec.adjusted_inputs = dict(inputs)
+        rec.adjusted_emissions_tco2 = fields["emissions_tco2"]
+        rec.adjusted_method = fields["method"]
+        rec.adjusted_factor_ids = fields["factor_ids"]
+        rec.adjusted_receipt_sha256 = fields["receipt_sha256"]
+        rec.adjusted_by = self.actor.user_id
+        rec.adjusted_at = utcnow()
+        rec.adjustment_reason = reason
+        [rec.adjusted_leaf_index] = self._log().append(
             [
                 {
                     "type": "mrv.receipt",
                     "org_id": rec.org_id,
                     "subject": f"mrvrec:{rec.id}",
                     "record_id": rec.record_id,
-                    "receipt_sha256": rec.receipt_sha256,
+                    "receipt_sha256": rec.adjusted_receipt_sha256,
                     "receipt": receipt,
+                    "adjusts_receipt_sha256": rec.receipt_sha256,
                     "adjusted_by": self.actor.user_id,
                     "reason": reason,
                 }
             ]
         )
-        total, n = self._totals(report.org_id, report.year)
+        self.session.flush()
+        adjusted_before = report.adjusted_tco2 or report.reported_tco2
+        self._set_totals(report, self._totals(report.org_id, report.year))
         self._event(
             report,
             "adjust",
@@ -829,20 +869,22 @@ class MrvService:
             reason,
             {
                 "record_id": record_id,
+                "reported": {"inputs": rec.inputs, "emissions_tco2": rec.emissions_tco2},
                 "before": before,
-                "after": {"inputs": inputs, "emissions_tco2": rec.emissions_tco2},
-                "total_before": report.reported_tco2,
-                "total_after": str(total),
+                "after": {"inputs": inputs, "emissions_tco2": rec.adjusted_emissions_tco2},
+                "total_before": adjusted_before,
+                "total_after": report.adjusted_tco2,
+                "reported_tco2": report.reported_tco2,
             },
         )
-        report.reported_tco2, report.records = str(total), n
         return rec
 
     def verify(self, report_id: str, comment: str = "") -> EmissionReport:
         """Verifier confirms the figure: it becomes the verified emissions."""
         report = self._as_verifier(report_id)
-        total, _n = self._totals(report.org_id, report.year)
-        report.verified_tco2 = str(total)
+        totals = self._totals(report.org_id, report.year)
+        self._set_totals(report, totals)
+        report.verified_tco2 = str(totals.effective_tco2)
         report.verified_at = utcnow()
         return self._move(report, ("under_verification",), "verified", "verify", comment)
 
@@ -868,12 +910,15 @@ class MrvService:
         self.actor.require(Perm.MRV_READ)
         visible = select(Organisation.id).where(org_scope_clause(self.actor))
         stmt = select(
-            ActivityRecord.period, ActivityRecord.category, ActivityRecord.emissions_tco2
+            ActivityRecord.period,
+            ActivityRecord.category,
+            ActivityRecord.emissions_tco2,
+            ActivityRecord.adjusted_emissions_tco2,
         ).where(ActivityRecord.year == year, ActivityRecord.org_id.in_(visible))
         out: dict[str, dict[str, Decimal]] = {}
-        for period, category, value in self.session.execute(stmt):
+        for period, category, value, adjusted in self.session.execute(stmt):
             cell = out.setdefault(period, {})
-            cell[category] = cell.get(category, Decimal(0)) + Decimal(value)
+            cell[category] = cell.get(category, Decimal(0)) + Decimal(adjusted or value)
         return {p: {c: str(v) for c, v in cats.items()} for p, cats in sorted(out.items())}
 
     def region_summary(self, year: int, jurisdiction: str | None = None) -> dict[str, Any]:
@@ -896,7 +941,7 @@ class MrvService:
         rows = []
         regions: dict[str, Decimal] = {}
         for org, rep in self.session.execute(stmt.order_by(Organisation.code)):
-            value = Decimal(rep.verified_tco2 or rep.reported_tco2)
+            value = Decimal(rep.verified_tco2 or rep.adjusted_tco2 or rep.reported_tco2)
             province = org.jurisdiction.path.strip("/").split("/")[:2][-1]
             regions[province] = regions.get(province, Decimal(0)) + value
             rows.append(
@@ -910,6 +955,9 @@ class MrvService:
                     "status": rep.status,
                     "report_id": rep.id,
                     "emissions_tco2": str(value),
+                    "reported_tco2": rep.reported_tco2,
+                    "adjusted_tco2": rep.adjusted_tco2,
+                    "verified_tco2": rep.verified_tco2,
                     "verified": rep.verified_tco2 is not None,
                 }
             )
@@ -942,18 +990,6 @@ def _record_fields(
 
 def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
-
-
-def csv_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
-    """Rows as UTF-8 CSV (with BOM, so spreadsheet programs read Chinese correctly)."""
-    import csv
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for r in rows:
-        writer.writerow([r.get(c, "") for c in columns])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def publish_factor_sets(session: Session, signer: LogSigner) -> int:

@@ -2,7 +2,8 @@
 
 Sheet ``月度数据 Monthly data``: a title, bilingual column labels, then the machine header
 row (the CLI contract's column names) and one row per monthly record. Sheet ``代码 Codes``
-lists the accepted items and units. Uploading the filled workbook is equivalent to
+lists every accepted category, item and unit, from :func:`~greencircle.mrv.vocabulary.code_rows`
+(the same vocabulary every intake path checks). Uploading the filled workbook is equivalent to
 uploading the same rows as CSV; errors name the spreadsheet row.
 """
 
@@ -17,8 +18,9 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from greencircle.errors import Invalid
-from greencircle.mrv.factors import load_library
+from greencircle.kit.export import safe_row
 from greencircle.mrv.ingest import COLUMNS
+from greencircle.mrv.vocabulary import CATEGORIES, code_rows
 
 SHEET = "月度数据 Monthly data"
 LABELS_ZH = {
@@ -36,12 +38,8 @@ LABELS_ZH = {
     "carbon_content_tc_per_tj": "实测单位热值含碳量 tC/TJ",
     "oxidation_rate": "实测碳氧化率",
 }
-UNITS = {
-    "fuel": "t, kg, 10^4 Nm3, Nm3, tce",
-    "electricity": "MWh, kWh",
-    "heat": "GJ, TJ",
-    "output": "MWh, t, kWh, GJ, m3",
-}
+CODES_SHEET = "代码 Codes"
+CODES_HEADER = ("category", "item", "unit(s)", "description", "status")
 
 
 def build_template(facility_codes: list[str] | None = None, year: int | None = None) -> bytes:
@@ -66,7 +64,7 @@ def build_template(facility_codes: list[str] | None = None, year: int | None = N
         cell.font = Font(bold=True)
     for i, _ in enumerate(COLUMNS):
         ws.column_dimensions[chr(ord("A") + i)].width = 18
-    cats = DataValidation(type="list", formula1='"fuel,electricity,heat,output"', allow_blank=False)
+    cats = DataValidation(type="list", formula1=f'"{",".join(CATEGORIES)}"', allow_blank=False)
     dirs = DataValidation(type="list", formula1='"consumed,exported"', allow_blank=True)
     ws.add_data_validation(cats)
     ws.add_data_validation(dirs)
@@ -86,14 +84,10 @@ def build_template(facility_codes: list[str] | None = None, year: int | None = N
                         "MWh",
                     ]
                 )
-    codes = wb.create_sheet("代码 Codes")
-    codes.append(["category", "item", "unit(s)", "description", "status"])
-    lib = load_library()
-    for method in ("fuel", "electricity"):
-        for item in lib.items(method):
-            codes.append([method, item, UNITS[method], "", ""])
-    codes.append(["heat", "heat", UNITS["heat"], "purchased heat 0.11 tCO2/GJ", ""])
-    codes.append(["output", "product", UNITS["output"], "monthly output (intensity)", ""])
+    codes = wb.create_sheet(CODES_SHEET)
+    codes.append(list(CODES_HEADER))
+    for category, item, units, description, status in code_rows():
+        codes.append(safe_row([category, item, ", ".join(units), description, status]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
