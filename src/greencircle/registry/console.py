@@ -370,15 +370,9 @@ def compliance_page(
             rule_status=translate(lang, f"registry.data_status.{chosen.penalty.status}"),
         )
     else:
-        accounts = svc.accounts(actor, actor.org_id)
-        held = {a.market_code for a in accounts}
         ctx["own"] = [
-            {
-                **_status_row(svc.compliance_status(actor, actor.org_id, m.code, year), lang),
-                "market": m,
-            }
-            for m in markets
-            if m.code in held
+            {**_status_row(st, lang), "market": svc.catalog.market(st.market_code)}
+            for st in svc.obligations(actor, actor.org_id, year)
         ]
         ctx["surrenders"] = svc.surrenders(actor, org_id=actor.org_id, year=year)
         ctx["market"] = None
