@@ -265,7 +265,7 @@ class RegistryRepo:
             )
             .order_by(RegJournal.seq)
         )
-        return [(j, t) for j, t in self.session.execute(stmt).tuples()]
+        return [(j, t) for j, t in self.session.execute(stmt)]
 
     def journal(self) -> list[RegJournal]:
         """Every journal leg in order (for replay checks)."""

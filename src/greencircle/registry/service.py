@@ -1890,6 +1890,11 @@ class RegistryService:
             kind = "offset"
         else:
             raise NotEligibleForCompliance(f"{inst.code} cannot be surrendered on {market_code}")
+        if (covered_by := self.covering_market(org_id, year)) != market_code:
+            raise NotCovered(
+                f"{market_code} does not cover this organisation for {year}"
+                + (f" (covered by {covered_by})" if covered_by else "")
+            )
         deadline = market.deadline.value.for_year(year, market.tz)
         if as_utc(self.clock()) > deadline:
             raise AfterDeadline(
@@ -1903,11 +1908,6 @@ class RegistryService:
         leg = Leg(inst, acc, sink, quantity)
         balances = self.poster.lock([leg])
         st = self._status(market, org_id, year)
-        if st.status == ledger.ComplianceState.NOT_COVERED:
-            raise NotCovered(
-                f"{st.org_code} has no {year} obligation on {market_code}"
-                + (f" (covered by {st.covered_by})" if st.covered_by else "")
-            )
         if st.obligation is None:
             raise EmissionsNotVerified(f"no verified emissions for {year} yet")
         assert st.remaining is not None
