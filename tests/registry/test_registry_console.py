@@ -40,16 +40,23 @@ def pages_for(user: str) -> list[str]:
         "/console/registry/compliance",
         "/console/registry/retirements",
         "/console/registry/pledges",
+        "/console/registry/freezes",
     ]
     if user in ("cq-eeb", "gc-secretariat"):
         return [
             *common,
+            "/console/registry/plans",
+            f"/console/registry/statement?account={alu}&instrument={quote(CQEA)}",
             "/console/registry?org=CQ-ALU-01",
             f"/console/registry/blocks?account={alu}&instrument={quote(CQEA)}",
             "/console/registry/compliance?market=CN-NATIONAL&year=2025",
         ]
     if user == "cq-alu-01":
-        return [*common, f"/console/registry/blocks?account={alu}"]
+        return [
+            *common,
+            f"/console/registry/blocks?account={alu}",
+            f"/console/registry/statement?account={alu}&instrument={quote(CQEA)}",
+        ]
     return common
 
 

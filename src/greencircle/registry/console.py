@@ -34,7 +34,7 @@ from greencircle.kit.timeutil import to_local
 from greencircle.registry import ledger
 from greencircle.registry.endpoints import service_for
 from greencircle.registry.errors import InvalidQuantity, RegistryNotFound
-from greencircle.registry.markets import Market
+from greencircle.registry.markets import Market, default_catalog
 from greencircle.registry.results import ComplianceStatus
 from greencircle.registry.service import AllocationInput, RegistryService
 from greencircle.web.console import ConsoleActor, check_csrf, page_lang, pages, render
@@ -66,12 +66,15 @@ DONE_KEYS += ("plan_approved", "plan_issued")
 
 
 def qty(value: int | None, unit: str, scale: int = 0, lang: str = "en") -> str:
-    """A quantity in minor units as people read it, with its unit: ``"1,234 tCO₂e"``.
+    """A quantity in minor units as people read it, with its unit: ``"1,234 tCO₂e"``
+    (cash: ``"1,234.00 CNY"``).
 
-    ``value`` is in minor units (``quantity × 10^scale``); every digit is shown.
+    ``value`` is in minor units (``quantity × 10^scale``); no digit is lost.
     """
     if value is None:
         return "–"
+    if unit in default_catalog().currencies:  # a cash balance: money, all its decimals
+        return fmt.money(value, unit, scale, lang)
     return fmt.quantity(Decimal(value).scaleb(-scale), unit, lang, places=scale)
 
 
@@ -646,10 +649,18 @@ def plans_page(request: Request, actor: ConsoleActor, session: SessionDep) -> HT
         m.code: [p.code for p in m.products.values() if p.class_code == "allowance"]
         for m in markets
     }
+
+    def activity_unit(market_code: str, year: int, method: str, sector: Any, key: Any) -> str:
+        """Unit of a line's activity: baseline emissions, or the benchmark's output."""
+        if method != "benchmark":
+            return "tCO2e"
+        return svc.catalog.benchmark(market_code, sector, key, year).output_unit
+
     return _page(
         request,
         "registry/plans.html",
         actor,
+        activity_unit=activity_unit,
         plans=[
             {"p": p, "status": translate(lang, f"registry.plan_status.{p.status}")} for p in plans
         ],
