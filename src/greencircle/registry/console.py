@@ -342,8 +342,8 @@ def serials_page(
     actor: ConsoleActor,
     session: SessionDep,
     instrument: Annotated[str | None, Query(max_length=160)] = None,
-    start: Annotated[int | None, Query(ge=1)] = None,
-    end: Annotated[int | None, Query(ge=1)] = None,
+    start: Annotated[int | None, Query(ge=1, le=ledger.MAX_OUTSTANDING)] = None,
+    end: Annotated[int | None, Query(ge=1, le=ledger.MAX_OUTSTANDING)] = None,
 ) -> HTMLResponse:
     """Serial search: where each unit of a range is now and its whole history."""
     _require_reader(actor)

@@ -28,6 +28,7 @@ from greencircle.auth.roles import Perm
 from greencircle.errors import Forbidden, Invalid
 from greencircle.exchange.pricesource import ExchangePrices
 from greencircle.mrv.verified import DbVerifiedEmissions
+from greencircle.registry.ledger import MAX_OUTSTANDING
 from greencircle.registry.markets import Market
 from greencircle.registry.results import (
     AccountView,
@@ -790,8 +791,8 @@ def serial_search(
     actor: CurrentActor,
     svc: RegistryDep,
     instrument: Annotated[str, Query(max_length=160, description="instrument id or code")],
-    start: Annotated[int, Query()],
-    end: Annotated[int, Query()],
+    start: Annotated[int, Query(ge=1, le=MAX_OUTSTANDING)],
+    end: Annotated[int, Query(ge=1, le=MAX_OUTSTANDING)],
 ) -> SerialSearchResult:
     """Where each unit of ``[start, end]`` is now and every step it took."""
     return svc.serial_search(actor, _inst(svc, instrument), start, end)
