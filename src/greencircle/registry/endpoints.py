@@ -592,7 +592,9 @@ def compliance_status(
     org_id: Annotated[str | None, Query(max_length=26)] = None,
 ) -> ComplianceStatus:
     """Obligation (verified emissions from MRV + owed), surrenders and status
-    (``not_verified``, ``open``, ``compliant``, ``shortfall``) of one organisation."""
+    (``not_covered`` when this market does not cover the organisation that year (see
+    ``covered_by``), ``not_verified``, ``open``, ``compliant``, ``shortfall``) of one
+    organisation; quantities in ``unit``."""
     return svc.compliance_status(actor, org_id or actor.org_id, market_code, year)
 
 

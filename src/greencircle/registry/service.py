@@ -1863,7 +1863,9 @@ class RegistryService:
 
         Rules (from the market's data, statuses in the catalog): the instrument is an
         allowance of an eligible vintage or an eligible offset product of this market;
-        offsets at most the offset cap of the obligation; nothing after the deadline; not
+        the market covers the organisation that year (``not_covered``, see
+        :meth:`covering_market`); offsets at most the offset cap of the obligation; nothing
+        after the deadline; not
         more than the remaining obligation; only available (not pledged, frozen or held)
         units.
         """
@@ -1981,7 +1983,8 @@ class RegistryService:
     def region_compliance(
         self, actor: Actor, market_code: str, year: int, jurisdiction_code: str
     ) -> RegionCompliance:
-        """Compliance of the covered organisations (allocated or surrendering) of a region."""
+        """Compliance of every organisation of a region that the market covers that year
+        (coverage data; allocated or not, verified or not)."""
         actor.require(Perm.REGISTRY_SUPERVISE)
         market = self.catalog.market(market_code)
         path = self.repo.jurisdiction_path(jurisdiction_code)
