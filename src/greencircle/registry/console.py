@@ -661,6 +661,10 @@ def plans_page(request: Request, actor: ConsoleActor, session: SessionDep) -> HT
         "registry/plans.html",
         actor,
         activity_unit=activity_unit,
+        methods={
+            m: translate(lang, f"registry.plans.method_{m}")
+            for m in ("grandfathering", "benchmark")
+        },
         plans=[
             {"p": p, "status": translate(lang, f"registry.plan_status.{p.status}")} for p in plans
         ],
