@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from greencircle.auth.policy import Actor
 from greencircle.auth.service import actor_for_user
 from greencircle.registry.integrity import verify_ledger
 from greencircle.registry.interfaces import StaticEmissions, StaticPrices
+from greencircle.registry.markets import Catalog, default_catalog
 from greencircle.registry.service import RegistryService
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
 
@@ -33,6 +35,20 @@ class Clock:
         return self.now
 
 
+def zero_threshold_catalog() -> Catalog:
+    """The packaged catalog with every coverage threshold at 0 tCO2e: the rule tests use
+    small figures (coverage itself, thresholds included, is tested with the packaged data
+    in ``test_registry_coverage``)."""
+    cat = default_catalog()
+    coverage = {
+        code: dataclasses.replace(
+            cov, threshold_tco2e=dataclasses.replace(cov.threshold_tco2e, value=Decimal(0))
+        )
+        for code, cov in cat.coverage.items()
+    }
+    return dataclasses.replace(cat, coverage=coverage)
+
+
 class World:
     """A demo database with registry service factories and demo actors."""
 
@@ -43,6 +59,7 @@ class World:
         self.emissions = StaticEmissions()
         self.prices = StaticPrices()
         self.clock = Clock()
+        self.catalog = zero_threshold_catalog()
         self._actors: dict[str, Actor] = {}
         self._orgs: dict[str, str] = {}
         # Preload (nested units of work would wait on SQLite's writer lock).
@@ -60,7 +77,12 @@ class World:
         """A service in its own unit of work (commits on success)."""
         with unit_of_work(self.factory) as session:
             yield RegistryService(
-                session, SIGNER, emissions=self.emissions, prices=self.prices, clock=self.clock
+                session,
+                SIGNER,
+                emissions=self.emissions,
+                prices=self.prices,
+                catalog=self.catalog,
+                clock=self.clock,
             )
 
     def actor(self, username: str) -> Actor:

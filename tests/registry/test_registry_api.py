@@ -11,6 +11,7 @@ from reg_support import api_insert_verified
 
 from greencircle.audit.verify import verify_bundle
 from greencircle.demo.registry import BENEFICIARY, PLEDGE_REFERENCE, SECOND_REGULATOR
+from greencircle.demo.scenario import ENTERPRISES
 from tests_support import DEMO_PASSWORD
 
 R = "/v1/registry"
@@ -545,26 +546,34 @@ def test_demo_compliance_status_region_and_shortfalls(reg_api):
 
 def test_surrender_rules_over_http(reg_api):
     api = reg_api
-    api_insert_verified(api, {"CQ-CEM-01": "1000", "CQ-STE-01": "500.2"}, Y)
-    ccer = issue_ccer(api, "CQ-CEM-01", 500)
+    api_insert_verified(api, {"CQ-CEM-01": "21000", "CQ-STE-01": "500.2"}, Y)
+    ccer = issue_ccer(api, "CQ-CEM-01", 2000)
     q = {"market": "CN-CQ", "year": Y}
     st = ok(api.get(f"{R}/compliance/status", "cq-cem-01", params=q))
-    assert (st["status"], st["obligation"], st["offset_cap"]) == ("open", 1000, 80)
+    assert (st["status"], st["obligation"], st["offset_cap"]) == (
+        "open",
+        21_000,
+        1680,
+    )  # cap: floor(8 % of 21,000)
     base = {"market_code": "CN-CQ", "year": Y, "instrument": CQEA}
     s1 = ok(api.post(f"{R}/surrenders", "cq-cem-01", json=base | {"quantity": 100}), 201)
-    assert s1["kind"] == "allowance" and s1["status"]["remaining"] == 900
+    assert s1["kind"] == "allowance" and s1["status"]["remaining"] == 20_900
     err(
-        api.post(f"{R}/surrenders", "cq-cem-01", json=base | {"instrument": ccer, "quantity": 81}),
+        api.post(
+            f"{R}/surrenders", "cq-cem-01", json=base | {"instrument": ccer, "quantity": 1681}
+        ),
         422,
         "offset_cap_exceeded",
     )
     s2 = ok(
-        api.post(f"{R}/surrenders", "cq-cem-01", json=base | {"instrument": ccer, "quantity": 80}),
+        api.post(
+            f"{R}/surrenders", "cq-cem-01", json=base | {"instrument": ccer, "quantity": 1680}
+        ),
         201,
     )
-    assert s2["kind"] == "offset" and s2["status"]["surrendered_offsets"] == 80
+    assert s2["kind"] == "offset" and s2["status"]["surrendered_offsets"] == 1680
     err(
-        api.post(f"{R}/surrenders", "cq-cem-01", json=base | {"quantity": 821}),
+        api.post(f"{R}/surrenders", "cq-cem-01", json=base | {"quantity": 19_221}),
         422,
         "surrender_exceeds_obligation",
     )
@@ -628,10 +637,16 @@ def test_surrender_rules_over_http(reg_api):
         "vintage_not_eligible",
     )
     # the rest with allowances: compliant
-    done = ok(api.post(f"{R}/surrenders", "cq-cem-01", json=base | {"quantity": 820}), 201)
+    buy = {"from_account": "CN-CQ.CQ-ALU-01", "to_account": "CN-CQ.CQ-CEM-01"}
+    buy |= {"instrument": CQEA, "quantity": 5000}
+    assert ok(api.post(f"{R}/transfers", "cq-alu-01", json=buy), 201)["status"] == "completed"
+    done = ok(api.post(f"{R}/surrenders", "cq-cem-01", json=base | {"quantity": 19_220}), 201)
     assert done["status"]["status"] == "compliant" and done["status"]["remaining"] == 0
     region = ok(api.get(f"{R}/compliance/regions/CN-CQ", "cq-eeb", params=q))
-    assert region["compliant"] == 1 and region["entities"] == 1
+    # every covered Chongqing industrial emitter is listed, verified or not; CQ-STE-01
+    # (500.2 t < the 20,000 t threshold) is not covered
+    covered = [e for e in ENTERPRISES if e[0] != "power" and e[1].startswith("CN-CQ-")]
+    assert region["compliant"] == 1 and region["entities"] == len(covered) - 1
 
 
 # ======================================================================================

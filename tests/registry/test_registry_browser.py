@@ -75,3 +75,41 @@ def test_holdings_and_a_retirement_certificate_in_both_languages(server, page):
     expect(page.get_by_role("heading", level=1)).to_have_text("Certificate of Retirement")
     expect(page.get_by_text(BENEFICIARY)).to_be_visible()
     assert errors == []
+
+
+def test_a_power_plant_surrenders_from_the_compliance_page(server, page):
+    """The journey of the issue: a national-market plant sees one obligation (not the
+    Chongqing pilot's), surrenders part of it from the console and sees it counted."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/console/lang/en?next=/console/login")
+    page.get_by_label("Username").fill("cq-pow-03")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    en = catalog("en")
+    page.goto(f"{server}/console/registry/compliance?year=2025")
+    cards = page.get_by_test_id("own-status")
+    expect(cards).to_have_count(1)
+    expect(cards).to_have_attribute("data-market", "CN-NATIONAL")
+    remaining = cards.locator("dd").nth(5)
+    before = int(remaining.inner_text().split()[0].replace(",", ""))
+    form = page.get_by_test_id("surrender-form")
+    form.get_by_label(en["registry.form.quantity"]).fill("250")
+    form.get_by_test_id("surrender-submit").click()
+    expect(page.get_by_test_id("done")).to_have_text(en["registry.done.surrendered"])
+    after = int(
+        page.get_by_test_id("own-status")
+        .locator("dd")
+        .nth(5)
+        .inner_text()
+        .split()[0]
+        .replace(",", "")
+    )
+    assert after == before - 250
+    form = page.get_by_test_id("surrender-form")
+    form.get_by_label(en["registry.form.quantity"]).fill(str(after + 1))
+    form.get_by_test_id("surrender-submit").click()
+    expect(page.get_by_test_id("form-error")).to_have_text(
+        en["registry.error.surrender_exceeds_obligation"]
+    )
+    assert errors == []

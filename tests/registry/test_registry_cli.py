@@ -52,6 +52,8 @@ def test_balances_blocks_serials_and_proofs(cli, tmp_path):
     assert line["posted"] == line["available"]
     table = cli("balances", "--as", "cq-cem-01", "--market", "CN-CQ").stdout
     assert "CN-CQ.CQ-CEM-01" in table and "available" in table
+    # quantities with the instrument class's unit, grouped by thousands
+    assert f"{line['available']:,} tCO₂e" in flat(table)
     blocks = js(cli("blocks", "CN-CQ.CQ-CEM-01", "--as", "cq-cem-01", "--json"))
     assert sum(b["quantity"] for b in blocks) == line["posted"]
     found = js(cli("serials", CQEA, "1", "10", "--as", "cq-eeb", "--json"))
@@ -215,10 +217,16 @@ def test_compliance_retirement_certificates_pledges_freezes_and_cash(cli, tmp_pa
     # cash
     dep = js(cli("cash", "deposit", "CQ-CEM-03", "500000", "--as", "settle-01",
                  "--reference", "D-CLI", "--json"))  # fmt: skip
-    assert dep["balance_minor"] == 500000
+    assert dep["balance_minor"] == 500000 and dep["scale"] == 2
     r = cli("cash", "withdraw", "CQ-CEM-03", "500001", "--as", "settle-01",
             "--reference", "W-CLI", code=1)  # fmt: skip
     assert "error: insufficient_available" in flat(r.output)
+    # people read money with its currency and both decimals (500000 fen = CNY 5,000.00)
+    out = flat(cli("cash", "deposit", "CQ-CEM-03", "1234567", "--as", "settle-01",
+                   "--reference", "D-CLI-2").stdout)  # fmt: skip
+    assert "12,345.67 CNY" in out and "17,345.67 CNY" in out
+    bal = flat(cli("balances", "--as", "cq-cem-03").stdout)
+    assert "17,345.67 CNY" in bal and "1734567" not in bal
     r = cli("cash", "deposit", "CQ-CEM-03", "1", "--as", "cq-cem-03", "--reference", "x", code=1)
     assert "error: permission_denied" in flat(r.output)
     r = cli("cash", "deposit", "NOPE", "1", "--as", "settle-01", "--reference", "x", code=1)

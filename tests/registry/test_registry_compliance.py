@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from greencircle.demo.scenario import ENTERPRISES
 from greencircle.registry import errors as rerr
 from greencircle.registry.markets import default_catalog
 from greencircle.registry.service import AllocationInput
@@ -67,7 +68,7 @@ def test_benchmark_allocation_four_eyes_pre_allocation_and_true_up(world):
 def test_true_up_below_pre_allocation_becomes_owed(world):
     w = world
     reg, second = w.regulators("CN-CQ")
-    pow1 = w.org("CQ-POW-01")
+    pow1 = w.org("CQ-CEM-01")
     line = AllocationInput(pow1, "grandfathering", Decimal(1000), Decimal("0.98"))
     with w.svc() as svc:
         plan = svc.create_allocation_plan(
@@ -88,7 +89,7 @@ def test_true_up_below_pre_allocation_becomes_owed(world):
     )
     w.emissions.values[(pow1, 2025)] = Decimal(500)
     with w.svc() as svc:
-        st = svc.compliance_status(w.actor("cq-pow-01"), pow1, "CN-CQ", 2025)
+        st = svc.compliance_status(w.actor("cq-cem-01"), pow1, "CN-CQ", 2025)
     assert st.obligation == 500 + 98 and st.allocation_owed == 98
 
 
@@ -123,14 +124,14 @@ def test_plan_scope_rules(world):
             market_code="CN-CQ",
             product="CQEA",
             vintage=2025,
-            to_org_id=w.org("CQ-POW-01"),
+            to_org_id=w.org("CQ-CEM-01"),
             quantity=5,
         )
 
 
 def _setup_compliance(w):
-    pow1 = w.org("CQ-POW-01")
-    allow = w.issue_allowances("CQ-POW-01", 900)
+    pow1 = w.org("CQ-CEM-01")
+    allow = w.issue_allowances("CQ-CEM-01", 900)
     reg, _ = w.regulators("CN-CQ")
     with w.svc() as svc:
         tx = svc.issue(
@@ -152,7 +153,7 @@ def test_surrender_offset_cap_vintage_deadline_and_shortfall_penalty(world):
     w = world
     pow1, allow, offset = _setup_compliance(w)
     market = default_catalog().market("CN-CQ")
-    a = w.actor("cq-pow-01")
+    a = w.actor("cq-cem-01")
     obligation = 1001  # ceil(1000.5)
     cap = int(Decimal(obligation) * market.offset_cap_pct.value / 100)  # floor
     assert cap == 80
@@ -206,7 +207,10 @@ def test_surrender_offset_cap_vintage_deadline_and_shortfall_penalty(world):
     _m, _p, start, end = w.prices.calls[-1]
     tz = ZoneInfo("Asia/Shanghai")
     assert start == datetime(2026, 2, 1, tzinfo=tz) and end == datetime(2026, 8, 1, tzinfo=tz)
-    assert (region.entities, region.shortfall) == (1, 1)
+    # every covered Chongqing industrial key emitter is listed (the others not verified)
+    industrial = [e for e in ENTERPRISES if e[0] != "power" and e[1].startswith("CN-CQ-")]
+    assert (region.entities, region.shortfall) == (len(industrial), 1)
+    assert region.not_verified == len(industrial) - 1
     # next year's plan deducts the shortfall
     reg, _ = w.regulators("CN-CQ")
     with w.svc() as svc:
@@ -227,7 +231,7 @@ def test_surrender_offset_cap_vintage_deadline_and_shortfall_penalty(world):
 def test_surrender_rejections(world):
     w = world
     pow1, allow, _offset = _setup_compliance(w)
-    a = w.actor("cq-pow-01")
+    a = w.actor("cq-cem-01")
     kw = {"org_id": pow1, "market_code": "CN-CQ", "year": 2025}
     reg, _ = w.regulators("CN-CQ")
     with w.svc() as svc:
@@ -247,7 +251,7 @@ def test_surrender_rejections(world):
     with w.svc() as svc, pytest.raises(rerr.WrongMarket):
         svc.surrender(a, instrument_id=allow, quantity=1, **{**kw, "market_code": "CN-SC"})
     with w.svc() as svc, pytest.raises(rerr.NotHolder):
-        svc.surrender(w.actor("cq-pow-02"), instrument_id=allow, quantity=1, **kw)
+        svc.surrender(w.actor("cq-cem-02"), instrument_id=allow, quantity=1, **kw)
     with w.svc() as svc, pytest.raises(rerr.EmissionsNotVerified):
         svc.surrender(a, instrument_id=allow, quantity=1, **{**kw, "year": 2026})
     with w.svc() as svc, pytest.raises(rerr.InvalidInstrument):
@@ -264,7 +268,7 @@ def test_surrender_rejections(world):
     with w.svc() as svc:  # pledged units cannot be surrendered
         svc.pledge(
             a,
-            account_number="CN-CQ.CQ-POW-01",
+            account_number="CN-CQ.CQ-CEM-01",
             instrument_id=allow,
             quantity=900,
             pledgee_org_id=w.org("BANK-CQ-01"),

@@ -15,7 +15,7 @@ import pytest
 from greencircle.registry.errors import RegistryError
 from greencircle.registry.service import AllocationInput
 
-ORGS = ("CQ-POW-01", "CQ-POW-02", "CQ-POW-03", "CQ-POW-04", "SC-POW-01")
+ORGS = ("CQ-CEM-01", "CQ-CEM-02", "CQ-STE-01", "CQ-CHE-01", "SC-CEM-01")
 START = 5_000
 WORKERS = 8
 OPS = 30

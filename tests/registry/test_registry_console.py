@@ -14,7 +14,6 @@ from greencircle.registry.console import (
     PLEDGE_STATUSES,
     TABS,
     TRANSFER_STATUSES,
-    qty,
 )
 from greencircle.registry.markets import STATUSES as DATA_STATUSES
 from greencircle.web.i18n import LANGUAGES, catalog
@@ -41,16 +40,23 @@ def pages_for(user: str) -> list[str]:
         "/console/registry/compliance",
         "/console/registry/retirements",
         "/console/registry/pledges",
+        "/console/registry/freezes",
     ]
     if user in ("cq-eeb", "gc-secretariat"):
         return [
             *common,
+            "/console/registry/plans",
+            f"/console/registry/statement?account={alu}&instrument={quote(CQEA)}",
             "/console/registry?org=CQ-ALU-01",
             f"/console/registry/blocks?account={alu}&instrument={quote(CQEA)}",
             "/console/registry/compliance?market=CN-NATIONAL&year=2025",
         ]
     if user == "cq-alu-01":
-        return [*common, f"/console/registry/blocks?account={alu}"]
+        return [
+            *common,
+            f"/console/registry/blocks?account={alu}",
+            f"/console/registry/statement?account={alu}&instrument={quote(CQEA)}",
+        ]
     return common
 
 
@@ -109,8 +115,10 @@ def test_holdings_show_the_balances_of_the_api(reg_api):
         if b["instrument_code"] == CQEA
     )
     assert f"<code>{CQEA}</code>" in page
-    assert f'data-testid="available">{qty(line["available"])}<' in page
-    assert qty(line["encumbered"]) in page and line["encumbered"] > 0
+    # en: grouping by thousands and the unit label of the instrument class (scale 0)
+    assert (line["unit"], line["scale"]) == ("tCO2e", 0)
+    assert f'data-testid="available">{line["available"]:,} tCO₂e<' in page
+    assert f"{line['encumbered']:,} tCO₂e" in page and line["encumbered"] > 0
     proof = f"/v1/registry/accounts/{quote('CN-CQ.CQ-CHE-02')}/proofs?instrument={quote(CQEA)}"
     assert proof.replace("&", "&amp;") in page or proof in page
     r = api.client.get(proof.replace("%2E", "."))
@@ -157,7 +165,7 @@ def test_compliance_pages_for_a_regulator_and_an_enterprise(reg_api):
     st = api.get("/v1/registry/compliance/status?market=CN-CQ&year=2025", "cq-cem-03").json()
     assert f'data-status="{st["status"]}"' in page
     assert catalog("zh-CN")[f"registry.status.{st['status']}"] in page
-    assert qty(st["obligation"]) in page
+    assert f"{st['obligation']:,} tCO₂e" in page
 
 
 def test_retirements_page_links_certificates_and_proofs(reg_api):
@@ -194,7 +202,9 @@ def test_transfer_and_retire_forms_need_csrf_and_report_rejections(reg_api):
     r = api.client.post(
         "/console/registry/transfer", data=form | {"csrf": token, "quantity": "999999999"}
     )
-    assert r.status_code == 422 and "insufficient_available" in r.text
+    # a rejection comes back to the form with its message, and nothing was written
+    assert r.status_code == 200 and r.url.path == "/console/registry"
+    assert catalog("en")["registry.error.insufficient_available"] in r.text
     retire = {"account": "CN-CQ.CQ-ALU-01", "instrument": CQEA, "quantity": "5"}
     retire |= {"beneficiary": "Console Conference 2026", "purpose": "Event offset"}
     retire |= {"period_start": "2026-01-01", "period_end": "2026-01-02", "csrf": token}

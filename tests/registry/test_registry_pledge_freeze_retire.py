@@ -199,7 +199,7 @@ def test_retirement_certificate_and_proof(world):
         assert "重庆马拉松组委会 Chongqing Marathon" in html
         assert f"/v1/audit/bundle/{r.leaf_index}" in html
     assert "碳减排量注销证明" in html_zh and "Certificate of Retirement" in html_en
-    assert "250 tCO2e" in html_en
+    assert "250 tCO₂e" in html_en  # the unit label (kit/fmt.unit_label)
     assert pdf.media_type == "application/pdf" and pdf.content.startswith(b"%PDF-")
     assert b"NotoSansCJK" in pdf.content or b"WenQuanYi" in pdf.content
     # the embedded font's ToUnicode map covers the Chinese title characters

@@ -23,6 +23,10 @@ demo user, so it is checked, journaled and logged like any user's:
   ``CQ-CEM-03`` nothing (shortfalls after the 31 August 2026 deadline, with the penalty
   rule's deduction); ``SETTLE-01`` books cash deposits.
 
+Which market obliges whom is the coverage data (``registry/data/coverage.toml``): the
+national market covers the power plants, the Chongqing pilot the other Chongqing industrial
+emitters, so each enterprise has exactly one obligation for 2025.
+
 Operations run with a fixed clock (30 June 2026, before the Chongqing deadline), so the
 demo is the same whenever it is loaded; loading twice changes nothing.
 """

@@ -6,13 +6,14 @@ transparency-log receipt bundle that proves the retirement.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from greencircle.errors import PlatformError
-from greencircle.kit.quantity import format_minor
+from greencircle.kit import fmt
 from greencircle.kit.timeutil import to_local
 from greencircle.registry.results import RetirementResult
 
@@ -68,6 +69,9 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
 class CertificateFontMissing(PlatformError):
     """No CJK-capable font is installed (install Debian's fonts-noto-cjk)."""
 
@@ -93,7 +97,13 @@ def context(r: RetirementResult, *, holder: str, lang: str, proof_url: str) -> d
         "t": LABELS[lang],
         "html_lang": "zh-CN" if lang == "zh" else "en",
         "holder": holder,
-        "quantity": format_minor(r.quantity, r.scale),
+        # the quantity as people read it, with the instrument class's unit (kit/fmt.py)
+        "quantity": fmt.quantity(
+            Decimal(r.quantity).scaleb(-r.scale),
+            r.unit,
+            "zh-CN" if lang == "zh" else "en",
+            places=r.scale,
+        ),
         "retired_at": to_local(r.created_at).strftime("%Y-%m-%d %H:%M:%S (UTC+8)"),
         "proof_url": proof_url,
     }
@@ -143,7 +153,8 @@ def render_pdf(ctx: dict[str, Any]) -> bytes:
         ("beneficiary", r.beneficiary),
         ("purpose", r.purpose),
         ("period", f"{r.period_start} – {r.period_end}"),
-        ("quantity", f"{ctx['quantity']} {r.unit}"),
+        # the CJK font has no subscript digits: tCO₂e is printed tCO2e in the PDF
+        ("quantity", ctx["quantity"].translate(_SUBSCRIPT_DIGITS)),
         ("instrument", r.instrument_code),
         ("retired_by", ctx["holder"]),
         ("retired_at", ctx["retired_at"]),

@@ -29,7 +29,9 @@ from greencircle.auth.policy import Actor
 from greencircle.cli.common import actor_for, cli_session, console, handle_errors, print_json
 from greencircle.config import get_settings
 from greencircle.errors import Invalid, NotFound, PlatformError
+from greencircle.kit import fmt
 from greencircle.registry.endpoints import market_dict, org_scope, service_for
+from greencircle.registry.markets import default_catalog
 from greencircle.registry.results import Record
 from greencircle.registry.service import AllocationInput, RegistryService
 
@@ -92,13 +94,68 @@ def plain(value: Any) -> Any:
     return value
 
 
+#: Fields holding a quantity in the row's ``unit`` (minor units at the row's ``scale``).
+QUANTITY_FIELDS = frozenset(
+    {
+        "posted",
+        "available",
+        "held",
+        "pledged",
+        "frozen",
+        "encumbered",
+        "quantity",
+        "amount",
+        "posted_amount",
+        "voided_amount",
+        "remaining",
+        "obligation",
+        "allocation_owed",
+        "surrendered_allowances",
+        "surrendered_offsets",
+        "offset_cap",
+        "surrendered",
+        "total_quantity",
+        "shortfall",
+        "deduction_units",
+        "credit",
+        "debit",
+        "balance",
+        "closing",
+    }
+)
+#: Fields holding money in minor units of the row's ``currency`` (at its ``scale``).
+MONEY_FIELDS = frozenset({"amount_minor", "balance_minor", "fine_min_minor", "fine_max_minor"})
+
+
+def readable(row: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """A record for people (tables, key-value lines): quantities with their unit and money
+    with its currency, grouped (:mod:`greencircle.kit.fmt`). ``--json`` keeps exact values."""
+    currencies = default_catalog().currencies
+    unit, scale = row.get("unit"), row.get("scale")
+    currency = row.get("currency")
+    out = dict(row)
+    for k, v in row.items():
+        if not isinstance(v, int) or isinstance(v, bool):
+            continue
+        if k in MONEY_FIELDS and currency in currencies:
+            out[k] = fmt.money(v, str(currency), currencies[str(currency)].scale, lang)
+        elif k in QUANTITY_FIELDS and unit in currencies:  # a cash balance
+            out[k] = fmt.money(v, str(unit), currencies[str(unit)].scale, lang)
+        elif k in QUANTITY_FIELDS and unit:
+            s = scale if isinstance(scale, int) else 0
+            out[k] = fmt.quantity(Decimal(v).scaleb(-s), str(unit), lang, places=s)
+    return out
+
+
 def emit(data: Any, as_json: bool, columns: Sequence[str] | None = None, title: str = "") -> None:
-    """Print ``data`` as JSON or as a table (lists) / key-value lines (records)."""
+    """Print ``data`` as JSON or as a table (lists) / key-value lines (records); tables
+    show quantities with their unit and money with its currency."""
     data = plain(data)
     if as_json:
         print_json(data)
         return
     if isinstance(data, list):
+        data = [readable(r) if isinstance(r, dict) else r for r in data]
         cols = list(columns or (data[0].keys() if data else []))
         table = Table(title=title or f"{len(data)} rows")
         for c in cols:
@@ -111,6 +168,7 @@ def emit(data: Any, as_json: bool, columns: Sequence[str] | None = None, title: 
         Console(width=max(console.width, need + 1), highlight=False).print(table)
         return
     if isinstance(data, dict):
+        data = readable(data)
         keys = columns or list(data)
         for k in keys:
             console.print(f"[bold]{k}[/bold]: {_cell(data.get(k))}", highlight=False)

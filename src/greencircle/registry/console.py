@@ -9,54 +9,126 @@ keys; codes (account numbers, serial ranges, instrument codes) are shown as they
 
 from __future__ import annotations
 
+import io
 import math
 from datetime import date
+from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from greencircle.api.deps import SessionDep
 from greencircle.auth.models import Jurisdiction, Organisation
 from greencircle.auth.policy import Actor
-from greencircle.auth.roles import Perm
-from greencircle.errors import Forbidden, NotFound
-from greencircle.kit.quantity import format_minor
+from greencircle.auth.roles import OrgType, Perm
+from greencircle.errors import Forbidden, NotFound, PlatformError
+from greencircle.kit import fmt
+from greencircle.kit.export import csv_text, safe_row
 from greencircle.kit.timeutil import to_local
+from greencircle.registry import ledger
 from greencircle.registry.endpoints import service_for
-from greencircle.registry.errors import RegistryNotFound
-from greencircle.registry.markets import Market
+from greencircle.registry.errors import InvalidQuantity, RegistryNotFound
+from greencircle.registry.markets import Market, default_catalog
 from greencircle.registry.results import ComplianceStatus
-from greencircle.registry.service import RegistryService
+from greencircle.registry.service import AllocationInput, RegistryService
 from greencircle.web.console import ConsoleActor, check_csrf, page_lang, pages, render
 from greencircle.web.i18n import translate
 
 router = APIRouter(include_in_schema=False)
 
 #: Compliance statuses, transfer statuses, pledge and freeze statuses (catalog suffixes).
-COMPLIANCE_STATUSES = ("not_verified", "open", "compliant", "shortfall")
-TRANSFER_STATUSES = ("pending_approval", "completed", "rejected", "cancelled")
-PLEDGE_STATUSES = ("active", "released", "enforced")
-TABS = (
-    ("/console/registry", "registry.tab.holdings"),
-    ("/console/registry/serials", "registry.tab.serials"),
-    ("/console/registry/compliance", "registry.tab.compliance"),
-    ("/console/registry/retirements", "registry.tab.retirements"),
-    ("/console/registry/pledges", "registry.tab.pledges"),
+COMPLIANCE_STATUSES = tuple(s.value for s in ledger.ComplianceState)
+TRANSFER_STATUSES = tuple(s.value for s in ledger.TransferState)
+PLEDGE_STATUSES = tuple(s.value for s in ledger.PledgeState)
+FREEZE_STATUSES = tuple(s.value for s in ledger.FreezeState)
+PLAN_STATUSES = tuple(s.value for s in ledger.PlanState)
+#: Tabs ``(href, catalog key, permission needed or None)``.
+TAB_PERMS: tuple[tuple[str, str, Perm | None], ...] = (
+    ("/console/registry", "registry.tab.holdings", None),
+    ("/console/registry/serials", "registry.tab.serials", None),
+    ("/console/registry/compliance", "registry.tab.compliance", None),
+    ("/console/registry/retirements", "registry.tab.retirements", None),
+    ("/console/registry/pledges", "registry.tab.pledges", None),
+    ("/console/registry/freezes", "registry.tab.freezes", None),
+    ("/console/registry/plans", "registry.tab.plans", Perm.REGISTRY_ALLOCATE),
 )
+TABS = tuple((href, key) for href, key, _perm in TAB_PERMS)
 PAGE_SIZE = 25
+#: Done messages of the forms (``registry.done.<key>``).
+DONE_KEYS = (*TRANSFER_STATUSES, "surrendered", "pledged", "frozen", "lifted", "plan_created")
+DONE_KEYS += ("plan_approved", "plan_issued")
 
 
-def qty(value: int | None, scale: int = 0) -> str:
-    """A quantity in minor units for display (thousands separators; ``–`` if absent)."""
+def qty(value: int | None, unit: str, scale: int = 0, lang: str = "en") -> str:
+    """A quantity in minor units as people read it, with its unit: ``"1,234 tCO₂e"``
+    (cash: ``"1,234.00 CNY"``).
+
+    ``value`` is in minor units (``quantity × 10^scale``); no digit is lost.
+    """
     if value is None:
         return "–"
-    if scale == 0:
-        return f"{value:,}"
-    whole, _, frac = format_minor(value, scale).partition(".")
-    return f"{int(whole):,}.{frac}" if frac else f"{int(whole):,}"
+    if unit in default_catalog().currencies:  # a cash balance: money, all its decimals
+        return fmt.money(value, unit, scale, lang)
+    return fmt.quantity(Decimal(value).scaleb(-scale), unit, lang, places=scale)
+
+
+def tabs_for(actor: Actor) -> list[tuple[str, str]]:
+    """The tabs the actor may open."""
+    return [
+        (href, key)
+        for href, key, perm in TAB_PERMS
+        if perm is None or perm in actor.perms or actor.is_platform_admin
+    ]
+
+
+def _page(request: Request, template: str, actor: Actor, **context: Any) -> HTMLResponse:
+    """Render a registry page with its tabs, the ``qty`` formatter of the page's language
+    and the ``done`` / ``error`` message of the last form."""
+    lang = page_lang(request)
+    done = request.query_params.get("done", "")
+    error = request.query_params.get("error", "")
+    context.setdefault(
+        "done_text", translate(lang, f"registry.done.{done}") if done in DONE_KEYS else ""
+    )
+    return render(
+        request,
+        template,
+        actor=actor,
+        tabs=tabs_for(actor),
+        qty=partial(qty, lang=lang),
+        error_text=error_text(lang, error) if error else "",
+        **context,
+    )
+
+
+def error_text(lang: str, code: str) -> str:
+    """The message of a rejection code (``registry.error.<code>``, else the generic one)."""
+    from greencircle.web.i18n import catalog
+
+    key = f"registry.error.{code}"
+    if key in catalog(lang):
+        return translate(lang, key)
+    return translate(lang, "error.generic", code=code[:60])
+
+
+def _back(url: str, exc: PlatformError) -> RedirectResponse:
+    """Back to the form's page with the rejection's code (the page shows its message)."""
+    sep = "&" if "?" in url else "?"
+    return RedirectResponse(f"{url}{sep}{urlencode({'error': exc.code})}", status_code=303)
+
+
+def _int(value: str) -> int:
+    """A quantity typed in a form: digits only (no sign, decimals or exponent)."""
+    text = value.strip().replace(",", "")
+    if not text.isdigit() or not text.isascii():
+        raise InvalidQuantity(f"not a whole number: {value[:40]!r}")
+    return int(text)
 
 
 def svc_of(request: Request, session: Session) -> RegistryService:
@@ -153,28 +225,21 @@ def holdings_page(
     ]
     own = target.id == actor.org_id
     holdings = [r for r in rows if not r["cash"]]
-    return render(
+    return _page(
         request,
         "registry/holdings.html",
-        actor=actor,
-        tabs=TABS,
+        actor,
         target=target,
         own=own,
         rows=_sorted_page(rows, sort, page),
         sort=sort,
         page=page,
         pages=pages(len(rows), PAGE_SIZE),
-        qty=qty,
         holders=_supervised_holders(session, svc, actor),
         can_transfer=own and Perm.REGISTRY_TRANSFER in actor.perms and bool(holdings),
         can_retire=own and Perm.REGISTRY_RETIRE in actor.perms and bool(holdings),
         accounts=sorted({r["account"] for r in holdings}),
         instruments=sorted({r["instrument"] for r in holdings}),
-        done_text=(
-            translate(page_lang(request), f"registry.done.{done}")
-            if done in TRANSFER_STATUSES
-            else ""
-        ),
         today=date.today().isoformat(),
     )
 
@@ -188,20 +253,24 @@ def transfer_submit(
     from_account: Annotated[str, Form(max_length=120)],
     to_account: Annotated[str, Form(max_length=120)],
     instrument: Annotated[str, Form(max_length=160)],
-    quantity: Annotated[int, Form()],
+    quantity: Annotated[str, Form(max_length=24)],
     note: Annotated[str, Form(max_length=200)] = "",
 ) -> RedirectResponse:
-    """Transfer from the holdings page (errors render with their code)."""
+    """Transfer from the holdings page (a rejection comes back as its message)."""
     check_csrf(request, csrf)
     svc = svc_of(request, session)
-    result = svc.transfer(
-        actor,
-        from_account=from_account,
-        to_account=to_account.strip(),
-        instrument_id=svc.resolve_instrument(instrument).id,
-        quantity=quantity,
-        note=note or None,
-    )
+    try:
+        with session.begin_nested():
+            result = svc.transfer(
+                actor,
+                from_account=from_account,
+                to_account=to_account.strip(),
+                instrument_id=svc.resolve_instrument(instrument).id,
+                quantity=_int(quantity),
+                note=note or None,
+            )
+    except PlatformError as exc:
+        return _back("/console/registry", exc)
     return RedirectResponse(f"/console/registry?done={result.status}", status_code=303)
 
 
@@ -213,7 +282,7 @@ def retire_submit(
     csrf: Annotated[str, Form(max_length=64)],
     account: Annotated[str, Form(max_length=120)],
     instrument: Annotated[str, Form(max_length=160)],
-    quantity: Annotated[int, Form()],
+    quantity: Annotated[str, Form(max_length=24)],
     beneficiary: Annotated[str, Form(max_length=200)],
     purpose: Annotated[str, Form(max_length=400)],
     period_start: Annotated[str, Form(max_length=10)],
@@ -222,16 +291,20 @@ def retire_submit(
     """Retire from the holdings page, then show the retirement with its certificates."""
     check_csrf(request, csrf)
     svc = svc_of(request, session)
-    r = svc.retire(
-        actor,
-        account_number=account,
-        instrument_id=svc.resolve_instrument(instrument).id,
-        quantity=quantity,
-        beneficiary=beneficiary,
-        purpose=purpose,
-        period_start=period_start,
-        period_end=period_end,
-    )
+    try:
+        with session.begin_nested():
+            r = svc.retire(
+                actor,
+                account_number=account,
+                instrument_id=svc.resolve_instrument(instrument).id,
+                quantity=_int(quantity),
+                beneficiary=beneficiary,
+                purpose=purpose,
+                period_start=period_start,
+                period_end=period_end,
+            )
+    except PlatformError as exc:
+        return _back("/console/registry", exc)
     return RedirectResponse(
         f"/console/registry/retirements?done={r.retirement_id}", status_code=303
     )
@@ -253,15 +326,13 @@ def blocks_page(
     svc = svc_of(request, session)
     inst = svc.resolve_instrument(instrument) if instrument else None
     blocks = svc.serial_blocks(actor, account, inst.id if inst else None)
-    return render(
+    return _page(
         request,
         "registry/blocks.html",
-        actor=actor,
-        tabs=TABS,
+        actor,
         account=account,
         instrument=inst,
         blocks=blocks,
-        qty=qty,
     )
 
 
@@ -271,8 +342,8 @@ def serials_page(
     actor: ConsoleActor,
     session: SessionDep,
     instrument: Annotated[str | None, Query(max_length=160)] = None,
-    start: Annotated[int | None, Query(ge=1)] = None,
-    end: Annotated[int | None, Query(ge=1)] = None,
+    start: Annotated[int | None, Query(ge=1, le=ledger.MAX_OUTSTANDING)] = None,
+    end: Annotated[int | None, Query(ge=1, le=ledger.MAX_OUTSTANDING)] = None,
 ) -> HTMLResponse:
     """Serial search: where each unit of a range is now and its whole history."""
     _require_reader(actor)
@@ -290,11 +361,10 @@ def serials_page(
         h.tx_id: translate(lang, f"registry.kind.{h.kind}")
         for h in (result.history if result else [])
     }
-    return render(
+    return _page(
         request,
         "registry/serials.html",
-        actor=actor,
-        tabs=TABS,
+        actor,
         instrument=instrument or "",
         start=start or "",
         end=end or "",
@@ -366,31 +436,28 @@ def compliance_page(
             districts=[{**d, "j": names.get(d["code"])} for _c, d in sorted(districts.items())],
             orgs=orgs,
             shortfalls=svc.shortfall_report(actor, chosen.code, year),
+            currency_scale=svc.catalog.currency(chosen.currency.value).scale,
             market=chosen,
             rule_status=translate(lang, f"registry.data_status.{chosen.penalty.status}"),
         )
     else:
-        accounts = svc.accounts(actor, actor.org_id)
-        held = {a.market_code for a in accounts}
         ctx["own"] = [
-            {
-                **_status_row(svc.compliance_status(actor, actor.org_id, m.code, year), lang),
-                "market": m,
-            }
-            for m in markets
-            if m.code in held
+            {**_status_row(st, lang), "market": svc.catalog.market(st.market_code)}
+            for st in svc.obligations(actor, actor.org_id, year)
         ]
         ctx["surrenders"] = svc.surrenders(actor, org_id=actor.org_id, year=year)
+        if Perm.REGISTRY_SURRENDER in actor.perms:
+            ctx["surrender_options"] = {
+                r["market"].code: _own_holdings(svc, actor, r["market"].code) for r in ctx["own"]
+            }
         ctx["market"] = None
-    return render(
+    return _page(
         request,
         "registry/compliance.html",
-        actor=actor,
-        tabs=TABS,
+        actor,
         supervisor=supervisor,
         markets=markets,
         year=year,
-        qty=qty,
         deadline=lambda d: to_local(d).strftime("%Y-%m-%d %H:%M") + " (UTC+8)",
         status_keys=COMPLIANCE_STATUSES,
         **ctx,
@@ -413,16 +480,14 @@ def retirements_page(
     svc = svc_of(request, session)
     items = svc.retirements(actor)
     orgs = _orgs(session, {r.org_id for r in items})
-    return render(
+    return _page(
         request,
         "registry/retirements.html",
-        actor=actor,
-        tabs=TABS,
+        actor,
         items=items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
         orgs=orgs,
         page=page,
         pages=max(1, math.ceil(len(items) / PAGE_SIZE)),
-        qty=qty,
         done=done,
     )
 
@@ -447,17 +512,22 @@ def pledges_page(
     rows = [
         {"p": p, "status": translate(lang, f"registry.pledge_status.{p.status}")} for p in items
     ]
-    return render(
+    return _page(
         request,
         "registry/pledges.html",
-        actor=actor,
-        tabs=TABS,
+        actor,
         rows=rows,
         orgs=orgs,
         status=status or "",
         statuses=[(s, translate(lang, f"registry.pledge_status.{s}")) for s in PLEDGE_STATUSES],
-        qty=qty,
         can_pledge=Perm.REGISTRY_PLEDGE in actor.perms,
+        pledgeable=(_own_holdings(svc, actor, None) if Perm.REGISTRY_PLEDGE in actor.perms else []),
+        pledgees=sorted(
+            session.scalars(
+                select(Organisation).where(Organisation.org_type == OrgType.FINANCIAL_INSTITUTION)
+            ),
+            key=lambda o: o.code,
+        ),
     )
 
 
@@ -482,3 +552,370 @@ def pledge_action(
         raise NotFound(f"no action {action!r}")
     actions[action](actor, pledge_id)
     return RedirectResponse("/console/registry/pledges", status_code=303)
+
+
+def _own_holdings(svc: RegistryService, actor: Actor, market_code: str | None) -> list[Any]:
+    """The actor's organisation's unit balances with something available (on one market)."""
+    return [
+        b
+        for b in svc.balances(actor, actor.org_id)
+        if b.available > 0
+        and not b.account_number.startswith("CASH.")
+        and (market_code is None or b.account_number.startswith(f"{market_code}."))
+    ]
+
+
+# ==========================================================================================
+# compliance surrender
+# ==========================================================================================
+@router.post("/console/registry/surrender")
+def surrender_submit(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    market: Annotated[str, Form(max_length=24)],
+    year: Annotated[int, Form(ge=2000, le=2200)],
+    instrument: Annotated[str, Form(max_length=160)],
+    quantity: Annotated[str, Form(max_length=24)],
+) -> RedirectResponse:
+    """Surrender allowances or offsets for the organisation's obligation."""
+    check_csrf(request, csrf)
+    svc = svc_of(request, session)
+    back = f"/console/registry/compliance?year={year}"
+    try:
+        with session.begin_nested():
+            svc.surrender(
+                actor,
+                org_id=actor.org_id,
+                market_code=market,
+                year=year,
+                instrument_id=svc.resolve_instrument(instrument).id,
+                quantity=_int(quantity),
+            )
+    except PlatformError as exc:
+        return _back(back, exc)
+    return RedirectResponse(f"{back}&done=surrendered", status_code=303)
+
+
+# ==========================================================================================
+# allocation plans (four eyes: one regulator drafts, another approves, then issue)
+# ==========================================================================================
+def _require_allocator(actor: Actor) -> None:
+    if Perm.REGISTRY_ALLOCATE not in actor.perms and not actor.is_platform_admin:
+        raise Forbidden("allocation plans are for regulators", code="permission_denied")
+
+
+def parse_plan_lines(session: Session, text: str) -> list[AllocationInput]:
+    """Plan lines typed one per line: ``ORG-CODE, method, activity[, factor[, sector,
+    benchmark_key]]`` (``method``: ``grandfathering`` with baseline tCO2e, or ``benchmark``
+    with the output). A malformed line is 422 ``invalid_plan_line``."""
+    from greencircle.errors import Invalid
+
+    out = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        parts = [p.strip() for p in raw.split(",")]
+        try:
+            if len(parts) not in (3, 4, 6) or parts[1] not in ("grandfathering", "benchmark"):
+                raise ValueError(raw)
+            activity, factor = Decimal(parts[2]), Decimal(parts[3] if len(parts) > 3 else "1")
+            if not (activity.is_finite() and factor.is_finite()) or min(activity, factor) < 0:
+                raise ValueError(raw)
+            if activity > 10**12 or factor > 10:
+                raise ValueError(raw)
+        except (ArithmeticError, ValueError):
+            raise Invalid(f"line {n}: {raw[:80]!r}", code="invalid_plan_line") from None
+        org = _org_by_code(session, parts[0])
+        sector, key = (parts[4], parts[5]) if len(parts) == 6 else (None, None)
+        out.append(AllocationInput(org.id, parts[1], activity, factor, sector, key))
+    if not out:
+        raise Invalid("a plan needs at least one line", code="invalid_plan_line")
+    return out
+
+
+@router.get("/console/registry/plans", response_class=HTMLResponse)
+def plans_page(request: Request, actor: ConsoleActor, session: SessionDep) -> HTMLResponse:
+    """Allocation plans of the regulator's jurisdiction: draft, approve (a second
+    regulator), issue; with the lines and totals in the allowance unit."""
+    _require_allocator(actor)
+    svc = svc_of(request, session)
+    lang = page_lang(request)
+    plans = svc.allocation_plans(actor)
+    orgs = _orgs(session, {ln.org_id for p in plans for ln in p.lines})
+    markets = _compliance_markets(svc)
+    products = {
+        m.code: [p.code for p in m.products.values() if p.class_code == "allowance"]
+        for m in markets
+    }
+
+    def activity_unit(market_code: str, year: int, method: str, sector: Any, key: Any) -> str:
+        """Unit of a line's activity: baseline emissions, or the benchmark's output."""
+        if method != "benchmark":
+            return "tCO2e"
+        return svc.catalog.benchmark(market_code, sector, key, year).output_unit
+
+    return _page(
+        request,
+        "registry/plans.html",
+        actor,
+        activity_unit=activity_unit,
+        methods={
+            m: translate(lang, f"registry.plans.method_{m}")
+            for m in ("grandfathering", "benchmark")
+        },
+        plans=[
+            {"p": p, "status": translate(lang, f"registry.plan_status.{p.status}")} for p in plans
+        ],
+        orgs=orgs,
+        markets=markets,
+        products=products,
+        year=default_year(),
+    )
+
+
+@router.post("/console/registry/plans")
+def plan_create(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    market: Annotated[str, Form(max_length=24)],
+    year: Annotated[int, Form(ge=2000, le=2200)],
+    product: Annotated[str, Form(max_length=24)],
+    lines: Annotated[str, Form(max_length=20_000)],
+    pre_share_pct: Annotated[int, Form(ge=0, le=100)] = 100,
+) -> RedirectResponse:
+    """Draft a plan (it waits for a second regulator's approval)."""
+    check_csrf(request, csrf)
+    _require_allocator(actor)
+    svc = svc_of(request, session)
+    try:
+        with session.begin_nested():
+            svc.create_allocation_plan(
+                actor,
+                market_code=market,
+                year=year,
+                product=product,
+                lines=parse_plan_lines(session, lines),
+                pre_share_bp=pre_share_pct * 100,
+            )
+    except PlatformError as exc:
+        return _back("/console/registry/plans", exc)
+    return RedirectResponse("/console/registry/plans?done=plan_created", status_code=303)
+
+
+@router.post("/console/registry/plans/{plan_id}/{action}")
+def plan_action(
+    request: Request,
+    plan_id: str,
+    action: str,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+) -> RedirectResponse:
+    """Approve (a regulator other than the author) or issue a plan."""
+    check_csrf(request, csrf)
+    _require_allocator(actor)
+    svc = svc_of(request, session)
+    actions = {"approve": svc.approve_allocation_plan, "issue": svc.issue_allocation}
+    if action not in actions:
+        raise NotFound(f"no action {action!r}")
+    try:
+        with session.begin_nested():
+            actions[action](actor, plan_id)
+    except PlatformError as exc:
+        return _back("/console/registry/plans", exc)
+    done = "plan_approved" if action == "approve" else "plan_issued"
+    return RedirectResponse(f"/console/registry/plans?done={done}", status_code=303)
+
+
+# ==========================================================================================
+# pledges (create) and freezes
+# ==========================================================================================
+@router.post("/console/registry/pledges")
+def pledge_create(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    holding: Annotated[str, Form(max_length=290, description="ACCOUNT|INSTRUMENT")],
+    quantity: Annotated[str, Form(max_length=24)],
+    pledgee: Annotated[str, Form(max_length=40)],
+    reference: Annotated[str, Form(min_length=1, max_length=80)],
+) -> RedirectResponse:
+    """Pledge units of the organisation's holding to a financial institution."""
+    check_csrf(request, csrf)
+    svc = svc_of(request, session)
+    account, _, instrument = holding.partition("|")
+    try:
+        with session.begin_nested():
+            svc.pledge(
+                actor,
+                account_number=account,
+                instrument_id=svc.resolve_instrument(instrument).id,
+                quantity=_int(quantity),
+                pledgee_org_id=_org_by_code(session, pledgee).id,
+                reference=reference,
+            )
+    except PlatformError as exc:
+        return _back("/console/registry/pledges", exc)
+    return RedirectResponse("/console/registry/pledges?done=pledged", status_code=303)
+
+
+@router.get("/console/registry/freezes", response_class=HTMLResponse)
+def freezes_page(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    status: Annotated[str | None, Query(pattern="^(active|lifted)$")] = None,
+) -> HTMLResponse:
+    """Freezes on the organisation's accounts, or (regulators) in their jurisdiction, with
+    the freeze and lift forms for regulators."""
+    _require_reader(actor)
+    svc = svc_of(request, session)
+    lang = page_lang(request)
+    items = svc.freezes(actor, status=status)
+    return _page(
+        request,
+        "registry/freezes.html",
+        actor,
+        rows=[
+            {"f": f, "status": translate(lang, f"registry.freeze_status.{f.status}")} for f in items
+        ],
+        status=status or "",
+        statuses=[(s, translate(lang, f"registry.freeze_status.{s}")) for s in FREEZE_STATUSES],
+        can_freeze=Perm.REGISTRY_FREEZE in actor.perms,
+    )
+
+
+@router.post("/console/registry/freezes")
+def freeze_create(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    account: Annotated[str, Form(max_length=120)],
+    instrument: Annotated[str, Form(max_length=160)],
+    reason: Annotated[str, Form(max_length=400)],
+    quantity: Annotated[str, Form(max_length=24)] = "",
+) -> RedirectResponse:
+    """Freeze units of an account in the regulator's jurisdiction (empty: all available)."""
+    check_csrf(request, csrf)
+    svc = svc_of(request, session)
+    try:
+        with session.begin_nested():
+            svc.freeze(
+                actor,
+                account_number=account.strip(),
+                instrument_id=svc.resolve_instrument(instrument).id,
+                reason=reason,
+                quantity=_int(quantity) if quantity.strip() else None,
+            )
+    except PlatformError as exc:
+        return _back("/console/registry/freezes", exc)
+    return RedirectResponse("/console/registry/freezes?done=frozen", status_code=303)
+
+
+@router.post("/console/registry/freezes/{freeze_id}/lift")
+def freeze_lift(
+    request: Request,
+    freeze_id: str,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=400)] = "",
+) -> RedirectResponse:
+    """Lift a freeze, with a reason."""
+    check_csrf(request, csrf)
+    svc = svc_of(request, session)
+    try:
+        with session.begin_nested():
+            svc.unfreeze(actor, freeze_id, reason)
+    except PlatformError as exc:
+        return _back("/console/registry/freezes", exc)
+    return RedirectResponse("/console/registry/freezes?done=lifted", status_code=303)
+
+
+# ==========================================================================================
+# account statement
+# ==========================================================================================
+STATEMENT_COLUMNS = (
+    "seq",
+    "time_utc",
+    "kind",
+    "counterparty",
+    "credit",
+    "debit",
+    "balance",
+    "unit",
+    "scale",
+    "reference",
+    "tx_id",
+    "leaf_index",
+)
+
+
+@router.get("/console/registry/statement", response_model=None)
+def statement_page(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    account: Annotated[str, Query(max_length=120)],
+    instrument: Annotated[str, Query(max_length=160)],
+    format: Annotated[str, Query(pattern="^(html|csv|xlsx)$")] = "html",
+) -> Response:
+    """Movements of one account and instrument with the running balance; CSV and XLSX
+    exports carry exact integers (minor units) with the unit and scale on every row."""
+    _require_reader(actor)
+    svc = svc_of(request, session)
+    st = svc.statement(actor, account, svc.resolve_instrument(instrument).id)
+    name = f"statement-{st.account_number}-{st.instrument_code}".replace(":", "_")
+    rows = [
+        (
+            ln.seq,
+            ln.at.isoformat(),
+            ln.kind,
+            ln.counterparty,
+            ln.credit,
+            ln.debit,
+            ln.balance,
+            st.unit,
+            st.scale,
+            ln.reference or "",
+            ln.tx_id,
+            ln.leaf_index,
+        )
+        for ln in st.lines
+    ]
+    if format == "csv":
+        return Response(
+            csv_text(STATEMENT_COLUMNS, rows).encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if format == "xlsx":
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.title = "statement"
+        ws.append(safe_row(STATEMENT_COLUMNS))
+        for row in rows:
+            ws.append(safe_row(row))
+        buf = io.BytesIO()
+        wb.save(buf)
+        return Response(
+            buf.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    lang = page_lang(request)
+    return _page(
+        request,
+        "registry/statement.html",
+        actor,
+        st=st,
+        kinds={ln.tx_id: translate(lang, f"registry.kind.{ln.kind}") for ln in st.lines},
+        query=urlencode({"account": account, "instrument": instrument}),
+    )

@@ -28,6 +28,7 @@ from greencircle.auth.roles import Perm
 from greencircle.errors import Forbidden, Invalid
 from greencircle.exchange.pricesource import ExchangePrices
 from greencircle.mrv.verified import DbVerifiedEmissions
+from greencircle.registry.ledger import MAX_OUTSTANDING
 from greencircle.registry.markets import Market
 from greencircle.registry.results import (
     AccountView,
@@ -591,7 +592,9 @@ def compliance_status(
     org_id: Annotated[str | None, Query(max_length=26)] = None,
 ) -> ComplianceStatus:
     """Obligation (verified emissions from MRV + owed), surrenders and status
-    (``not_verified``, ``open``, ``compliant``, ``shortfall``) of one organisation."""
+    (``not_covered`` when this market does not cover the organisation that year (see
+    ``covered_by``), ``not_verified``, ``open``, ``compliant``, ``shortfall``) of one
+    organisation; quantities in ``unit``."""
     return svc.compliance_status(actor, org_id or actor.org_id, market_code, year)
 
 
@@ -790,8 +793,8 @@ def serial_search(
     actor: CurrentActor,
     svc: RegistryDep,
     instrument: Annotated[str, Query(max_length=160, description="instrument id or code")],
-    start: Annotated[int, Query()],
-    end: Annotated[int, Query()],
+    start: Annotated[int, Query(ge=1, le=MAX_OUTSTANDING)],
+    end: Annotated[int, Query(ge=1, le=MAX_OUTSTANDING)],
 ) -> SerialSearchResult:
     """Where each unit of ``[start, end]`` is now and every step it took."""
     return svc.serial_search(actor, _inst(svc, instrument), start, end)

@@ -89,6 +89,12 @@ class SurrenderExceedsObligation(RegistryError, Invalid):
     code = "surrender_exceeds_obligation"
 
 
+class NotCovered(RegistryError, Invalid):
+    """This market does not cover the organisation for that year (no obligation here)."""
+
+    code = "not_covered"
+
+
 class EmissionsNotVerified(RegistryError, Invalid):
     """No verified emissions for this organisation and year yet."""
 
@@ -99,6 +105,13 @@ class InvalidQuantity(RegistryError, Invalid):
     """Quantities must be positive integers in the instrument's minor unit."""
 
     code = "invalid_quantity"
+
+
+class OutstandingLimit(RegistryError, Invalid):
+    """Issuing or depositing this would take the instrument's outstanding amount beyond
+    the registry's bound (``ledger.MAX_OUTSTANDING`` minor units)."""
+
+    code = "outstanding_limit"
 
 
 class InvalidInstrument(RegistryError, Invalid):
@@ -178,8 +191,10 @@ REJECTIONS: dict[str, type[RegistryError]] = {
         VintageNotEligible,
         NotEligibleForCompliance,
         SurrenderExceedsObligation,
+        NotCovered,
         EmissionsNotVerified,
         InvalidQuantity,
+        OutstandingLimit,
         InvalidInstrument,
         SameAccount,
         HoldExceeded,

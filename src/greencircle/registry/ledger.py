@@ -47,6 +47,76 @@ class AccountKind(StrEnum):
     CASH_EXTERNAL = "cash_external"  # system: money outside the platform (goes negative)
 
 
+class TxKind(StrEnum):
+    """Kinds of ledger transaction (journal, transparency log, serial history)."""
+
+    ISSUE = "issue"
+    CANCEL = "cancel"
+    ALLOCATION = "allocation"
+    TRANSFER = "transfer"
+    HOLD_POST = "hold_post"
+    SETTLE_DVP = "settle_dvp"
+    SETTLE_DVP_PVP = "settle_dvp_pvp"
+    SURRENDER = "surrender"
+    RETIRE = "retire"
+    PLEDGE_ENFORCE = "pledge_enforce"
+    DEPOSIT = "deposit"
+    WITHDRAW = "withdraw"
+
+
+class ComplianceState(StrEnum):
+    """Compliance status of one organisation, market and year."""
+
+    NOT_COVERED = "not_covered"  # this market does not cover it (no obligation here)
+    NOT_VERIFIED = "not_verified"  # covered; emissions not verified yet
+    OPEN = "open"  # something remains due, before the deadline
+    COMPLIANT = "compliant"
+    SHORTFALL = "shortfall"  # something remains due after the deadline
+
+
+class TransferState(StrEnum):
+    """Statuses of a transfer."""
+
+    PENDING_APPROVAL = "pending_approval"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class PledgeState(StrEnum):
+    """Statuses of a pledge."""
+
+    ACTIVE = "active"
+    RELEASED = "released"
+    ENFORCED = "enforced"
+
+
+class FreezeState(StrEnum):
+    """Statuses of a freeze."""
+
+    ACTIVE = "active"
+    LIFTED = "lifted"
+
+
+class PlanState(StrEnum):
+    """Statuses of an allocation plan (four-eyes: draft -> approved -> issued)."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    PRE_ISSUED = "pre_issued"
+    ISSUED = "issued"
+    TRUE_UP_PENDING = "true_up_pending"
+    FINAL = "final"
+
+
+class HoldState(StrEnum):
+    """Statuses of a hold."""
+
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+
+
 SYSTEM_KINDS = frozenset(
     {
         AccountKind.ISSUANCE,
@@ -83,11 +153,30 @@ class BalanceState:
         return self.pledged + self.frozen
 
 
+#: Largest quantity or money amount of one operation [minor units]: 10^15 (CNY 10^13, ten
+#: trillion yuan; 10^15 tCO2e). Together with :data:`MAX_OUTSTANDING` it keeps every sum
+#: the registry forms (balances, holds, region totals) far inside signed 64 bits
+#: (2^63 - 1 ~ 9.22 x 10^18).
+MAX_AMOUNT = 10**15
+#: Largest outstanding amount of one instrument [minor units]: 10^17. The issuance and
+#: external-cash accounts (the only negative ones) may not go below ``-MAX_OUTSTANDING``, and
+#: since an instrument's balances sum to zero, no balance, hold or total of it can exceed it.
+MAX_OUTSTANDING = 10**17
+
+
 def check_quantity(amount: int) -> Reject | None:
-    """Quantities are positive integers (``bool`` is refused)."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+    """Quantities are integers in ``1 .. MAX_AMOUNT`` (``bool`` is refused)."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        return Reject.INVALID_QUANTITY
+    if amount <= 0 or amount > MAX_AMOUNT:
         return Reject.INVALID_QUANTITY
     return None
+
+
+def outstanding_rejection(balance: BalanceState, amount: int) -> bool:
+    """Whether debiting ``amount`` from a negative-allowed source account would take the
+    instrument's outstanding amount beyond :data:`MAX_OUTSTANDING`."""
+    return balance.allow_negative and balance.posted - amount < -MAX_OUTSTANDING
 
 
 def debit_rejection(balance: BalanceState, amount: int) -> Reject | None:

@@ -207,6 +207,42 @@ class Benchmark:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """Which organisations a compliance market covers (``data/coverage.toml``).
+
+    ``threshold_tco2e`` is compared with the year's verified emissions [tCO2e]; an
+    organisation without verified emissions matches on sector, jurisdiction and year alone
+    (covered pending verification).
+    """
+
+    market: str
+    sectors: Fact[tuple[str, ...]]
+    threshold_tco2e: Fact[Decimal]
+    jurisdictions: Fact[tuple[str, ...]]
+    from_year: Fact[int]
+
+    def matches(
+        self, sector: str | None, jurisdiction_path: str, year: int, emissions: Decimal | None
+    ) -> bool:
+        """Whether an organisation of ``sector`` at ``jurisdiction_path`` is covered in
+        ``year`` given its verified ``emissions`` [tCO2e] (``None``: not verified)."""
+        if sector is None or sector not in self.sectors.value or year < self.from_year.value:
+            return False
+        if not any(f"/{code}/" in jurisdiction_path for code in self.jurisdictions.value):
+            return False
+        return emissions is None or emissions >= self.threshold_tco2e.value
+
+    def facts(self) -> dict[str, Fact[Any]]:
+        """Every coverage rule by name (for display with statuses)."""
+        return {
+            "sectors": self.sectors,
+            "threshold_tco2e": self.threshold_tco2e,
+            "jurisdictions": self.jurisdictions,
+            "from_year": self.from_year,
+        }
+
+
+@dataclass(frozen=True)
 class Catalog:
     """All registry reference data."""
 
@@ -215,6 +251,22 @@ class Catalog:
     classes: dict[str, InstrumentClass]
     currencies: dict[str, Currency]
     benchmarks: dict[tuple[str, str, str, int], Benchmark]
+    coverage: dict[str, Coverage] = field(default_factory=dict)
+    precedence: tuple[str, ...] = ()
+
+    def covering_market(
+        self, sector: str | None, jurisdiction_path: str, year: int, emissions: Decimal | None
+    ) -> str | None:
+        """The one market covering an organisation in ``year`` (``None``: not covered).
+
+        Markets are tried in ``precedence`` order (national before the pilots), so an
+        installation's emissions create at most one obligation.
+        """
+        for code in self.precedence:
+            cov = self.coverage.get(code)
+            if cov is not None and cov.matches(sector, jurisdiction_path, year, emissions):
+                return code
+        return None
 
     def market(self, code: str) -> Market:
         """The market ``code`` or :class:`UnknownMarket`."""
@@ -222,6 +274,11 @@ class Catalog:
             return self.markets[code]
         except KeyError:
             raise UnknownMarket(f"unknown market {code!r}; known: {sorted(self.markets)}") from None
+
+    def unit_of(self, class_code: str, product: str) -> str:
+        """The unit of an instrument: its class's (``instruments.toml``, the one source of
+        units), or for cash (class ``cash``, product = currency) the currency code."""
+        return product if class_code == "cash" else self.classes[class_code].unit
 
     def instrument_class(self, code: str) -> InstrumentClass:
         """The instrument class ``code``."""
@@ -391,7 +448,42 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
                 r["source"],
             )
             benchmarks[(b.market, b.sector, b.key, b.year)] = b
-    return Catalog(str(raw_markets.get("version", "")), markets, classes, currencies, benchmarks)
+    coverage, precedence = _coverage(data_dir, markets)
+    return Catalog(
+        str(raw_markets.get("version", "")),
+        markets,
+        classes,
+        currencies,
+        benchmarks,
+        coverage,
+        precedence,
+    )
+
+
+def _coverage(
+    data_dir: Path, markets: dict[str, Market]
+) -> tuple[dict[str, Coverage], tuple[str, ...]]:
+    with (data_dir / "coverage.toml").open("rb") as fh:
+        raw = tomllib.load(fh)
+    precedence = tuple(raw["precedence"])
+    out: dict[str, Coverage] = {}
+    for code, r in raw["markets"].items():
+        where = f"coverage.{code}"
+        if code not in markets or not markets[code].compliance_enabled:
+            raise ValueError(f"{where}: not a compliance market")
+        if code not in precedence:
+            raise ValueError(f"{where}: missing from precedence")
+        out[code] = Coverage(
+            market=code,
+            sectors=_fact(r, "sectors", where, lambda v: tuple(v)),
+            threshold_tco2e=_fact(r, "threshold_tco2e", where, lambda v: Decimal(str(v))),
+            jurisdictions=_fact(r, "jurisdictions", where, lambda v: tuple(v)),
+            from_year=_fact(r, "from_year", where, int),
+        )
+    missing = {m.code for m in markets.values() if m.compliance_enabled} - set(out)
+    if missing:
+        raise ValueError(f"coverage.toml: no coverage for compliance markets {sorted(missing)}")
+    return out, precedence
 
 
 @lru_cache(maxsize=1)

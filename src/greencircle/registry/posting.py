@@ -18,7 +18,8 @@ from greencircle.audit.keys import LogSigner
 from greencircle.audit.service import AuditLog
 from greencircle.kit.ids import new_id
 from greencircle.registry import ledger
-from greencircle.registry.errors import InsufficientAvailable
+from greencircle.registry.errors import InsufficientAvailable, InvalidQuantity, OutstandingLimit
+from greencircle.registry.markets import Catalog, default_catalog
 from greencircle.registry.models import (
     RegAccount,
     RegBalance,
@@ -53,7 +54,14 @@ def state(b: RegBalance) -> ledger.BalanceState:
 class Poster:
     """Posts balanced transactions and appends their log events."""
 
-    def __init__(self, session: Session, repo: RegistryRepo, signer: LogSigner) -> None:
+    def __init__(
+        self,
+        session: Session,
+        repo: RegistryRepo,
+        signer: LogSigner,
+        catalog: Catalog | None = None,
+    ) -> None:
+        self.catalog = catalog or default_catalog()
         self.session = session
         self.repo = repo
         self.log = AuditLog(session, signer)
@@ -109,6 +117,15 @@ class Poster:
         for leg in legs:
             deb = balances[(leg.debit.id, leg.instrument.id)]
             cred = balances[(leg.credit.id, leg.instrument.id)]
+            if ledger.check_quantity(leg.amount) is not None:
+                raise InvalidQuantity(
+                    f"invalid_quantity: {leg.amount!r} (1 .. {ledger.MAX_AMOUNT} minor units)"
+                )
+            if ledger.outstanding_rejection(state(deb), leg.amount):
+                raise OutstandingLimit(
+                    f"{leg.instrument.code}: outstanding would exceed "
+                    f"{ledger.MAX_OUTSTANDING} minor units"
+                )
             if not deb.allow_negative and ledger.debit_rejection(state(deb), leg.amount):
                 raise InsufficientAvailable(
                     ledger.reject_message(
@@ -138,6 +155,10 @@ class Poster:
                     amount=leg.amount,
                     serials=[self.serial_text(leg.instrument, o, s, e) for o, s, e in ranges],
                     ranges=[(s, e) for _o, s, e in ranges],
+                    unit=self.catalog.unit_of(
+                        leg.instrument.instrument_class, leg.instrument.product
+                    ),
+                    scale=int(leg.instrument.scale),
                 )
             )
         self.session.flush()
@@ -153,6 +174,7 @@ class Poster:
                     "from": v.from_account,
                     "to": v.to_account,
                     "amount": v.amount,
+                    "unit": v.unit,
                     "serials": v.serials,
                 }
                 for v in views

@@ -251,6 +251,22 @@ class RegistryRepo:
         return list(self.session.scalars(stmt))
 
     # -- journal -------------------------------------------------------------------------------
+    def account_journal(
+        self, account_id: str, instrument_id: str
+    ) -> list[tuple[RegJournal, RegTransaction]]:
+        """Every leg of ``instrument_id`` into or out of ``account_id``, oldest first."""
+        stmt = (
+            select(RegJournal, RegTransaction)
+            .join(RegTransaction, RegJournal.tx_id == RegTransaction.id)
+            .where(
+                RegJournal.instrument_id == instrument_id,
+                (RegJournal.debit_account_id == account_id)
+                | (RegJournal.credit_account_id == account_id),
+            )
+            .order_by(RegJournal.seq)
+        )
+        return [(j, t) for j, t in self.session.execute(stmt)]
+
     def journal(self) -> list[RegJournal]:
         """Every journal leg in order (for replay checks)."""
         return list(self.session.scalars(select(RegJournal).order_by(RegJournal.seq)))

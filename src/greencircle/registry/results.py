@@ -79,6 +79,8 @@ class LegView(Record):
     amount: int
     serials: list[str] = field(default_factory=list)
     ranges: list[tuple[int, int]] = field(default_factory=list)
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ class TransferResult(Record):
     four_eyes: bool
     tx: TxResult | None
     replayed: bool = False
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,8 @@ class HoldResult(Record):
     code: str | None = None
     detail: str | None = None
     replayed: bool = False
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
     @property
     def ok(self) -> bool:
@@ -153,6 +159,8 @@ class HoldView(Record):
     status: str
     purpose: str
     reference: str | None
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -202,6 +210,8 @@ class AllocationPlanView(Record):
     total_quantity: int
     lines: list[AllocationLineView]
     tx_ids: list[str] = field(default_factory=list)
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,8 @@ class SurrenderResult(Record):
     quantity: int
     tx: TxResult
     status: ComplianceStatus
+    unit: str = ""  # unit of the quantity (the instrument class's)
+    scale: int = 0
 
 
 @dataclass(frozen=True)
@@ -234,7 +246,9 @@ class ComplianceStatus(Record):
     offset_cap: int | None
     remaining: int | None
     deadline: datetime
-    status: str  # not_verified | open | compliant | shortfall
+    status: str  # not_covered | not_verified | open | compliant | shortfall
+    unit: str  # unit of obligation, allowances and offsets (allowance class)
+    covered_by: str | None  # the one market whose obligation this year is (None: none)
 
 
 @dataclass(frozen=True)
@@ -252,6 +266,8 @@ class RegionCompliance(Record):
     obligation: int
     surrendered: int
     items: list[ComplianceStatus]
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -270,6 +286,8 @@ class ShortfallLine(Record):
     rule_status: str
     rule_source: str
     note: str
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -318,6 +336,8 @@ class PledgeView(Record):
     reference: str
     release_requested: bool
     tx_id: str | None
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -332,6 +352,8 @@ class FreezeView(Record):
     status: str
     regulator_org_id: str
     lift_reason: str | None
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -358,6 +380,8 @@ class SerialSearchResult(Record):
     end: int
     current: list[tuple[str, str]]  # (serial range, account number)
     history: list[SerialMoveView]
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -370,6 +394,7 @@ class CashResult(Record):
     amount_minor: int
     balance_minor: int
     replayed: bool = False
+    scale: int = 2  # amounts are integers x 10^scale of the currency (CNY: fen)
 
 
 @dataclass(frozen=True)
@@ -403,6 +428,8 @@ class SerialBlockView(Record):
     serials: str
     last_tx_id: str
     leaf_index: int | None
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
 
 
 @dataclass(frozen=True)
@@ -419,3 +446,33 @@ class SurrenderView(Record):
     tx_id: str
     leaf_index: int | None
     created_at: datetime
+    unit: str = ""  # unit of the quantities: the instrument class's (or the currency)
+    scale: int = 0  # quantities are integers x 10^scale of ``unit``
+
+
+@dataclass(frozen=True)
+class StatementLine(Record):
+    """One movement of an account statement [minor units of the instrument]."""
+
+    seq: int
+    tx_id: str
+    kind: str
+    at: datetime
+    counterparty: str  # the other account of the leg
+    credit: int  # into the account
+    debit: int  # out of the account
+    balance: int  # posted balance after this movement
+    reference: str | None
+    leaf_index: int | None
+
+
+@dataclass(frozen=True)
+class AccountStatement(Record):
+    """Movements of one account and instrument with the running posted balance."""
+
+    account_number: str
+    instrument_code: str
+    unit: str
+    scale: int
+    lines: list[StatementLine]
+    closing: int  # = the account's posted balance now

@@ -4,8 +4,10 @@ Responses are the service's result records (:mod:`greencircle.registry.results`,
 dataclasses, rendered by FastAPI with their schema in OpenAPI). Quantities are integers
 in the instrument's minor unit (``quantity_minor = quantity × 10^scale``); money is in
 currency minor units (CNY: fen). ``instrument`` fields take an instrument id or its code
-(``CN-CQ:CQEA:2025``). Positivity of quantities is checked by the service so that every
-rejection carries its registry code (``invalid_quantity``).
+(``CN-CQ:CQEA:2025``). Quantities and amounts are strict JSON integers
+(``"10"``, ``true``, ``1.0`` and ``1E2`` are 422 ``validation_error``) bounded by
+``ledger.MAX_AMOUNT`` (10^15 minor units); positivity is checked by the service so that
+every rejection carries its registry code (``invalid_quantity``).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from greencircle.auth.schemas import In, PageOut
+from greencircle.registry.ledger import MAX_AMOUNT
 
 __all__ = [
     "AllocationLineIn",
@@ -40,6 +43,13 @@ __all__ = [
     "VoidHoldIn",
 ]
 
+#: A quantity [instrument minor units] or money amount [currency minor units]: a JSON
+#: integer (no strings, booleans, floats or exponents) of at most ``MAX_AMOUNT`` (10^15);
+#: positivity is checked by the service (``invalid_quantity``).
+Quantity = Annotated[
+    StrictInt, Field(le=MAX_AMOUNT, description="integer minor units, at most 10^15")
+]
+Year = Annotated[StrictInt, Field(ge=1990, le=2200)]
 IdStr = Annotated[str, Field(min_length=1, max_length=26)]
 InstrumentRef = Annotated[str, Field(min_length=1, max_length=160, description="id or code")]
 AccountNo = Annotated[
@@ -59,9 +69,9 @@ class IssueIn(In):
 
     market_code: str = Field(min_length=1, max_length=24)
     product: str = Field(min_length=1, max_length=24)
-    vintage: int = Field(ge=1990, le=2200)
+    vintage: Year
     to_org_id: IdStr
-    quantity: int
+    quantity: Quantity
     project_id: str | None = Field(default=None, max_length=60)
     region: str | None = Field(default=None, max_length=60)
     pollutant: str | None = Field(default=None, max_length=16)
@@ -73,7 +83,7 @@ class CancelIn(In):
 
     account_number: AccountNo
     instrument: InstrumentRef
-    quantity: int
+    quantity: Quantity
     reason: str = Field(min_length=1, max_length=400)
 
 
@@ -83,8 +93,8 @@ class AllocationLineIn(In):
 
     org_id: IdStr
     method: Literal["benchmark", "grandfathering"]
-    activity: Decimal = Field(ge=0)
-    factor: Decimal = Field(default=Decimal(1), ge=0)
+    activity: Decimal = Field(ge=0, le=10**12, description="output [unit] or tCO2e")
+    factor: Decimal = Field(default=Decimal(1), ge=0, le=10)
     sector: str | None = Field(default=None, max_length=40)
     benchmark_key: str | None = Field(default=None, max_length=60)
 
@@ -93,9 +103,11 @@ class AllocationPlanIn(In):
     """A yearly allocation plan for the regulator's jurisdiction (four-eyes approval)."""
 
     market_code: str = Field(min_length=1, max_length=24)
-    year: int = Field(ge=2000, le=2200)
+    year: Year
     product: str = Field(min_length=1, max_length=24)
-    pre_share_bp: int = Field(default=10_000, description="share issued first [basis points]")
+    pre_share_bp: StrictInt = Field(
+        default=10_000, ge=0, le=10_000, description="share issued first [basis points]"
+    )
     lines: list[AllocationLineIn] = Field(min_length=1, max_length=5000)
 
 
@@ -111,7 +123,7 @@ class TransferIn(In):
     from_account: AccountNo
     to_account: AccountNo
     instrument: InstrumentRef
-    quantity: int
+    quantity: Quantity
     note: str | None = Field(default=None, max_length=200)
 
 
@@ -132,7 +144,7 @@ class CashIn(In):
 
     org_id: IdStr
     currency: str = Field(default="CNY", min_length=3, max_length=3)
-    amount_minor: int
+    amount_minor: Quantity
     reference: str = Field(min_length=1, max_length=80)
 
 
@@ -141,9 +153,9 @@ class SurrenderIn(In):
     ``org_id`` defaults to the caller's)."""
 
     market_code: str = Field(min_length=1, max_length=24)
-    year: int = Field(ge=2000, le=2200)
+    year: Year
     instrument: InstrumentRef
-    quantity: int
+    quantity: Quantity
     org_id: str | None = Field(default=None, max_length=26)
 
 
@@ -152,7 +164,7 @@ class RetireIn(In):
 
     account_number: AccountNo
     instrument: InstrumentRef
-    quantity: int
+    quantity: Quantity
     beneficiary: str = Field(min_length=1, max_length=200)
     purpose: str = Field(min_length=1, max_length=400)
     period_start: str = Field(min_length=10, max_length=10, examples=["2025-10-01"])
@@ -164,7 +176,7 @@ class PledgeIn(In):
 
     account_number: AccountNo
     instrument: InstrumentRef
-    quantity: int
+    quantity: Quantity
     pledgee_org_id: IdStr
     reference: str = Field(min_length=1, max_length=80, description="loan or contract reference")
 
@@ -175,7 +187,7 @@ class FreezeIn(In):
     account_number: AccountNo
     instrument: InstrumentRef
     reason: str = Field(min_length=1, max_length=400)
-    quantity: int | None = None
+    quantity: Quantity | None = None
 
 
 class ReserveUnitsIn(In):
@@ -183,7 +195,7 @@ class ReserveUnitsIn(In):
 
     org_id: IdStr
     instrument: InstrumentRef
-    quantity: int
+    quantity: Quantity
     reference: str | None = Field(default=None, max_length=80)
 
 
@@ -192,7 +204,7 @@ class ReserveCashIn(In):
 
     org_id: IdStr
     currency: str = Field(default="CNY", min_length=3, max_length=3)
-    amount_minor: int
+    amount_minor: Quantity
     reference: str | None = Field(default=None, max_length=80)
 
 
@@ -200,13 +212,13 @@ class PostHoldIn(In):
     """Post (part of) a hold to an organisation's account (default: what remains)."""
 
     to_org_id: IdStr
-    amount: int | None = None
+    amount: Quantity | None = None
 
 
 class VoidHoldIn(In):
     """Release (part of) a hold (default: what remains)."""
 
-    amount: int | None = None
+    amount: Quantity | None = None
 
 
 class SettleIn(In):
@@ -214,6 +226,6 @@ class SettleIn(In):
 
     unit_hold_id: IdStr
     cash_hold_id: IdStr
-    quantity: int
-    cash_amount_minor: int
+    quantity: Quantity
+    cash_amount_minor: Quantity
     reference: str | None = Field(default=None, max_length=80)

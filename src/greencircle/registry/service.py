@@ -45,6 +45,7 @@ from greencircle.registry.errors import (
     InvalidQuantity,
     InvalidState,
     JurisdictionNotEligible,
+    NotCovered,
     NotEligibleForCompliance,
     NotHolder,
     NotPledgee,
@@ -85,6 +86,7 @@ from greencircle.registry.models import (
 from greencircle.registry.posting import Leg, Poster, state
 from greencircle.registry.repository import RegistryRepo
 from greencircle.registry.results import (
+    AccountStatement,
     AccountView,
     AllocationLineView,
     AllocationPlanView,
@@ -105,6 +107,7 @@ from greencircle.registry.results import (
     SettlementResult,
     ShortfallLine,
     ShortfallReport,
+    StatementLine,
     SurrenderResult,
     SurrenderView,
     TransferResult,
@@ -179,10 +182,10 @@ class RegistryService:
     ) -> None:
         self.session = session
         self.repo = RegistryRepo(session)
-        self.poster = Poster(session, self.repo, signer)
+        self.catalog = catalog or default_catalog()
+        self.poster = Poster(session, self.repo, signer, self.catalog)
         self.emissions: VerifiedEmissionsSource = emissions or NoEmissions()
         self.prices: PriceSource = prices or NoPrices()
-        self.catalog = catalog or default_catalog()
         self.clock = clock
 
     # ======================================================================================
@@ -315,6 +318,14 @@ class RegistryService:
                 "next_serial": 1,
             }
         )
+
+    def _units(self, inst: RegInstrument) -> dict[str, Any]:
+        """``unit`` (from the instrument class, :meth:`Catalog.unit_of`) and ``scale`` of
+        an instrument's quantities, as keyword arguments of the result records."""
+        return {
+            "unit": self.catalog.unit_of(inst.instrument_class, inst.product),
+            "scale": int(inst.scale),
+        }
 
     def _instrument(self, instrument_id: str) -> RegInstrument:
         inst = self.repo.get(RegInstrument, instrument_id)
@@ -451,15 +462,14 @@ class RegistryService:
         )
         return self._balance_view(acc, row, inst)
 
-    @staticmethod
-    def _balance_view(acc: RegAccount, b: RegBalance, inst: RegInstrument) -> BalanceView:
+    def _balance_view(self, acc: RegAccount, b: RegBalance, inst: RegInstrument) -> BalanceView:
         s = state(b)
         return BalanceView(
             acc.id,
             acc.number,
             inst.id,
             inst.code,
-            inst.unit,
+            self.catalog.unit_of(inst.instrument_class, inst.product),
             inst.scale,
             s.posted,
             s.held,
@@ -547,7 +557,7 @@ class RegistryService:
         )
         balances = self.poster.lock([leg])
         return self.poster.post(
-            kind="issue",
+            kind=ledger.TxKind.ISSUE,
             market_code=market_code,
             legs=[leg],
             balances=balances,
@@ -586,7 +596,7 @@ class RegistryService:
         if (code := ledger.debit_rejection(state(bal), quantity)) is not None:
             _raise_reject(code, bal, quantity)
         return self.poster.post(
-            kind="cancel",
+            kind=ledger.TxKind.CANCEL,
             market_code=acc.market_code,
             legs=[leg],
             balances=balances,
@@ -783,6 +793,7 @@ class RegistryService:
                 for ln in lines
             ],
             [t.id for t in txs],
+            **self._units(inst),
         )
 
     def approve_allocation_plan(self, actor: Actor, plan_id: str) -> AllocationPlanView:
@@ -835,7 +846,7 @@ class RegistryService:
             return
         balances = self.poster.lock(legs)
         self.poster.post(
-            kind="allocation",
+            kind=ledger.TxKind.ALLOCATION,
             market_code=plan.market_code,
             legs=legs,
             balances=balances,
@@ -985,7 +996,7 @@ class RegistryService:
             ) is not None:
                 _raise_reject(code, balances[(src.id, inst.id)], quantity)
             tx = self.poster.post(
-                kind="transfer",
+                kind=ledger.TxKind.TRANSFER,
                 market_code=src.market_code,
                 legs=[leg],
                 balances=balances,
@@ -1029,6 +1040,7 @@ class RegistryService:
             tr.hold_id is not None,
             tx if tx is not None else (self.tx_result(tr.tx_id) if tr.tx_id else None),
             replayed,
+            **self._units(self._instrument(tr.instrument_id)),
         )
 
     def transfer_status(self, actor: Actor, transfer_id: str) -> TransferResult:
@@ -1161,6 +1173,7 @@ class RegistryService:
             self._instrument(hold.instrument_id).code,
             int(hold.amount),
             replayed=replayed,
+            **self._units(self._instrument(hold.instrument_id)),
         )
 
     def _reserve_result(
@@ -1185,6 +1198,7 @@ class RegistryService:
                     stored["code"],
                     stored["detail"],
                     replayed=True,
+                    **self._units(inst),
                 )
             hold = self.repo.get(RegHold, stored["hold_id"])
             assert hold is not None
@@ -1198,7 +1212,16 @@ class RegistryService:
                 idempotency_key,
                 {"hold_id": None, "code": code.value, "detail": detail},
             )
-            return HoldResult("rejected", None, acc.number, inst.code, amount, code.value, detail)
+            return HoldResult(
+                "rejected",
+                None,
+                acc.number,
+                inst.code,
+                amount,
+                code.value,
+                detail,
+                **self._units(inst),
+            )
         hold = self._reserve(actor, acc, inst, amount, "order", reference)
         self.poster.append(
             {
@@ -1283,6 +1306,7 @@ class RegistryService:
             hold.status,
             hold.purpose,
             hold.reference,
+            **self._units(self._instrument(hold.instrument_id)),
         )
 
     def hold(self, actor: Actor, hold_id: str) -> HoldView:
@@ -1362,7 +1386,13 @@ class RegistryService:
             else self._holding(to_org_id, src.market_code)
         )
         return self._post_hold(
-            actor, hold_id, dst, qty, "hold_post", hold.reference, {"to_org_id": to_org_id}
+            actor,
+            hold_id,
+            dst,
+            qty,
+            ledger.TxKind.HOLD_POST,
+            hold.reference,
+            {"to_org_id": to_org_id},
         )
 
     def _void_hold(self, actor: Actor, hold_id: str, amount: int | None, *, log: bool) -> HoldView:
@@ -1406,7 +1436,16 @@ class RegistryService:
         code = ledger.debit_rejection(state(bal), extra)
         if code is not None:
             detail = ledger.reject_message(code, state(bal), extra)
-            return HoldResult("rejected", None, acc.number, inst.code, extra, code.value, detail)
+            return HoldResult(
+                "rejected",
+                None,
+                acc.number,
+                inst.code,
+                extra,
+                code.value,
+                detail,
+                **self._units(inst),
+            )
         bal.held = int(bal.held) + extra
         hold.amount = int(hold.amount) + extra
         self.session.flush()
@@ -1488,7 +1527,7 @@ class RegistryService:
             ch, cash_amount_minor, balances[(buyer_cash.id, cash_inst.id)], voiding=False
         )
         tx = self.poster.post(
-            kind="settle_dvp",
+            kind=ledger.TxKind.SETTLE_DVP,
             market_code=seller_acc.market_code,
             legs=legs,
             balances=balances,
@@ -1557,7 +1596,7 @@ class RegistryService:
         if paid:
             self._consume_hold(fh, paid, balances[(fx_cash.id, mkt_inst.id)], voiding=False)
         tx = self.poster.post(
-            kind="settle_dvp_pvp",
+            kind=ledger.TxKind.SETTLE_DVP_PVP,
             market_code=seller_acc.market_code,
             legs=legs,
             balances=balances,
@@ -1601,7 +1640,7 @@ class RegistryService:
         deposit: bool,
     ) -> CashResult:
         actor.require(Perm.REGISTRY_CASH)
-        kind = "deposit" if deposit else "withdraw"
+        kind = ledger.TxKind.DEPOSIT if deposit else ledger.TxKind.WITHDRAW
         request = {
             "op": kind,
             "org": org_id,
@@ -1621,6 +1660,7 @@ class RegistryService:
                 amount_minor,
                 int(bal.posted) if bal else 0,
                 replayed=True,
+                scale=int(inst.scale),
             )
         if (bad := ledger.check_quantity(amount_minor)) is not None:
             raise InvalidQuantity(f"{bad.value}: {amount_minor!r}")
@@ -1641,7 +1681,9 @@ class RegistryService:
             reference=reference,
         )
         self._idem_store(actor.org_id, idempotency_key, {"tx_id": tx.tx_id})
-        return CashResult(tx, acc.number, currency, amount_minor, int(bal.posted))
+        return CashResult(
+            tx, acc.number, currency, amount_minor, int(bal.posted), scale=int(inst.scale)
+        )
 
     def deposit(
         self,
@@ -1721,54 +1763,78 @@ class RegistryService:
     def _allowance_scale(self, market: Market) -> int:
         return self.catalog.instrument_class("allowance").scale
 
+    def covering_market(self, org_id: str, year: int) -> str | None:
+        """The one compliance market covering ``org_id`` in ``year`` (``None``: none).
+
+        Coverage is market data (``data/coverage.toml``): the organisation's sector, its
+        jurisdiction and the year's verified emissions against each market's threshold,
+        the national market first (:meth:`~greencircle.registry.markets.Catalog.covering_market`).
+        """
+        org = self.repo.org(org_id)
+        emissions = self.emissions.verified_emissions(org_id, year)
+        return self.catalog.covering_market(org.sector, org.jurisdiction.path, year, emissions)
+
     def _status(self, market: Market, org_id: str, year: int) -> ComplianceStatus:
         org = self.repo.org(org_id)
         deadline = market.deadline.value.for_year(year, market.tz)
         emissions = self.emissions.verified_emissions(org_id, year)
         allowances, offsets = self._surrendered(org_id, market.code, year)
         owed = self._owed(org_id, market.code, year)
-        if emissions is None:
+        unit = self.catalog.instrument_class("allowance").unit
+        covered_by = self.catalog.covering_market(
+            org.sector, org.jurisdiction.path, year, emissions
+        )
+
+        def status_of(
+            obligation: int | None, cap: int | None, remaining: int | None, status: str
+        ) -> ComplianceStatus:
             return ComplianceStatus(
                 org_id,
                 org.code,
                 org.jurisdiction_code,
                 market.code,
                 year,
-                None,
-                None,
+                emissions,
+                obligation,
                 owed,
                 allowances,
                 offsets,
-                None,
-                None,
+                cap,
+                remaining,
                 deadline,
-                "not_verified",
+                status,
+                unit,
+                covered_by,
             )
+
+        if covered_by != market.code:
+            return status_of(None, None, None, ledger.ComplianceState.NOT_COVERED)
+        if emissions is None:
+            return status_of(None, None, None, ledger.ComplianceState.NOT_VERIFIED)
         obligation = ledger.obligation_units(emissions, self._allowance_scale(market)) + owed
         remaining = max(0, obligation - allowances - offsets)
         cap = ledger.offset_cap_units(obligation, market.offset_cap_pct.value)
         if remaining == 0:
-            status = "compliant"
+            status = ledger.ComplianceState.COMPLIANT
         elif as_utc(self.clock()) > deadline:
-            status = "shortfall"
+            status = ledger.ComplianceState.SHORTFALL
         else:
-            status = "open"
-        return ComplianceStatus(
-            org_id,
-            org.code,
-            org.jurisdiction_code,
-            market.code,
-            year,
-            emissions,
-            obligation,
-            owed,
-            allowances,
-            offsets,
-            cap,
-            remaining,
-            deadline,
-            status,
-        )
+            status = ledger.ComplianceState.OPEN
+        return status_of(obligation, cap, remaining, status)
+
+    def obligations(self, actor: Actor, org_id: str, year: int) -> list[ComplianceStatus]:
+        """The organisation's obligation for ``year``: its status in the one market that
+        covers it (empty when no market covers it). Own organisation or supervisors."""
+        code = self.covering_market(org_id, year)
+        if code is not None:
+            return [self.compliance_status(actor, org_id, code, year)]
+        if actor.org_id == org_id:
+            actor.require(Perm.REGISTRY_READ)
+        else:
+            actor.require(Perm.REGISTRY_SUPERVISE)
+            if not (actor.is_platform_admin or actor.covers_path(self._org_path(org_id))):
+                raise RegistryNotFound(f"organisation {org_id!r} not found")
+        return []
 
     def compliance_status(
         self, actor: Actor, org_id: str, market_code: str, year: int
@@ -1797,7 +1863,9 @@ class RegistryService:
 
         Rules (from the market's data, statuses in the catalog): the instrument is an
         allowance of an eligible vintage or an eligible offset product of this market;
-        offsets at most the offset cap of the obligation; nothing after the deadline; not
+        the market covers the organisation that year (``not_covered``, see
+        :meth:`covering_market`); offsets at most the offset cap of the obligation; nothing
+        after the deadline; not
         more than the remaining obligation; only available (not pledged, frozen or held)
         units.
         """
@@ -1824,6 +1892,11 @@ class RegistryService:
             kind = "offset"
         else:
             raise NotEligibleForCompliance(f"{inst.code} cannot be surrendered on {market_code}")
+        if (covered_by := self.covering_market(org_id, year)) != market_code:
+            raise NotCovered(
+                f"{market_code} does not cover this organisation for {year}"
+                + (f" (covered by {covered_by})" if covered_by else "")
+            )
         deadline = market.deadline.value.for_year(year, market.tz)
         if as_utc(self.clock()) > deadline:
             raise AfterDeadline(
@@ -1854,7 +1927,7 @@ class RegistryService:
             _raise_reject(code, bal, quantity)
         sid = new_id()
         tx = self.poster.post(
-            kind="surrender",
+            kind=ledger.TxKind.SURRENDER,
             market_code=market_code,
             legs=[leg],
             balances=balances,
@@ -1879,38 +1952,48 @@ class RegistryService:
         )
         self.session.flush()
         return SurrenderResult(
-            sid, org_id, year, kind, quantity, tx, self._status(market, org_id, year)
+            sid,
+            org_id,
+            year,
+            kind,
+            quantity,
+            tx,
+            self._status(market, org_id, year),
+            **self._units(inst),
         )
 
-    def _covered_orgs(self, market_code: str, year: int) -> list[str]:
-        plans = (
-            select(RegAllocationLine.org_id)
-            .join(RegAllocationPlan, RegAllocationLine.plan_id == RegAllocationPlan.id)
-            .where(RegAllocationPlan.market_code == market_code, RegAllocationPlan.year == year)
-        )
-        surr = select(RegSurrender.org_id).where(
-            RegSurrender.market_code == market_code, RegSurrender.compliance_year == year
-        )
-        return sorted(set(self.session.scalars(plans)) | set(self.session.scalars(surr)))
+    def _covered_orgs(self, market_code: str, year: int, path: str = "/") -> list[str]:
+        """Ids of the organisations under ``path`` that ``market_code`` covers in ``year``
+        (by the coverage data, whether or not they were allocated or surrendered)."""
+        cov = self.catalog.coverage.get(market_code)
+        if cov is None:
+            return []
+        out = []
+        for org in self.repo.orgs_under(path):
+            if org.sector not in cov.sectors.value:
+                continue
+            emissions = self.emissions.verified_emissions(org.id, year)
+            if (
+                self.catalog.covering_market(org.sector, org.jurisdiction.path, year, emissions)
+                == market_code
+            ):
+                out.append(org.id)
+        return sorted(out)
 
     def region_compliance(
         self, actor: Actor, market_code: str, year: int, jurisdiction_code: str
     ) -> RegionCompliance:
-        """Compliance of the covered organisations (allocated or surrendering) of a region."""
+        """Compliance of every organisation of a region that the market covers that year
+        (coverage data; allocated or not, verified or not)."""
         actor.require(Perm.REGISTRY_SUPERVISE)
         market = self.catalog.market(market_code)
         path = self.repo.jurisdiction_path(jurisdiction_code)
         if not actor.covers_path(path):
             raise OutOfJurisdiction(f"{jurisdiction_code} is outside your jurisdiction")
         items = [
-            self._status(market, oid, year)
-            for oid in self._covered_orgs(market_code, year)
-            if self._org_path(oid).startswith(path)
+            self._status(market, oid, year) for oid in self._covered_orgs(market_code, year, path)
         ]
-        count = {
-            s: sum(1 for i in items if i.status == s)
-            for s in ("compliant", "open", "shortfall", "not_verified")
-        }
+        count = {str(s): sum(1 for i in items if i.status == s) for s in ledger.ComplianceState}
         return RegionCompliance(
             market_code,
             year,
@@ -1923,6 +2006,8 @@ class RegistryService:
             sum(i.obligation or 0 for i in items),
             sum(i.surrendered_allowances + i.surrendered_offsets for i in items),
             items,
+            unit=self.catalog.instrument_class("allowance").unit,
+            scale=self._allowance_scale(market),
         )
 
     def price_window(self, market_code: str, year: int) -> tuple[datetime, datetime] | None:
@@ -1988,6 +2073,8 @@ class RegistryService:
                     market.penalty.status,
                     market.penalty.source,
                     pa.note,
+                    unit=st.unit,
+                    scale=scale,
                 )
             )
         alt = market.penalty_alternative.to_dict() if market.penalty_alternative else None
@@ -2041,7 +2128,7 @@ class RegistryService:
             _raise_reject(code, bal, quantity)
         rid = new_id()
         tx = self.poster.post(
-            kind="retire",
+            kind=ledger.TxKind.RETIRE,
             market_code=acc.market_code,
             legs=[leg],
             balances=balances,
@@ -2084,8 +2171,8 @@ class RegistryService:
             row.org_id,
             inst.code,
             int(row.quantity),
-            inst.unit,
-            inst.scale,
+            self.catalog.unit_of(inst.instrument_class, inst.product),
+            int(inst.scale),
             row.beneficiary,
             row.purpose,
             row.period_start,
@@ -2126,6 +2213,7 @@ class RegistryService:
             p.reference,
             p.release_requested_by is not None,
             p.tx_id,
+            **self._units(self._instrument(p.instrument_id)),
         )
 
     def _pledge_event(self, p: RegPledge, what: str, actor: Actor) -> None:
@@ -2241,7 +2329,7 @@ class RegistryService:
         if (code := ledger.debit_rejection(state(bal), int(p.quantity))) is not None:
             _raise_reject(code, bal, int(p.quantity))  # e.g. frozen by a regulator meanwhile
         tx = self.poster.post(
-            kind="pledge_enforce",
+            kind=ledger.TxKind.PLEDGE_ENFORCE,
             market_code=src.market_code,
             legs=[leg],
             balances=balances,
@@ -2290,6 +2378,7 @@ class RegistryService:
             f.status,
             f.regulator_org_id,
             f.lift_reason,
+            **self._units(self._instrument(f.instrument_id)),
         )
 
     def freeze(
@@ -2402,6 +2491,7 @@ class RegistryService:
                         for m in mine
                     ],
                     [(int(m.start_serial), int(m.end_serial)) for m in mine],
+                    **self._units(inst),
                 )
             )
         return TxResult(
@@ -2485,7 +2575,7 @@ class RegistryService:
             )
         if not supervisor and not history and not current:
             raise RegistryNotFound("no serials of this range are visible to you")
-        return SerialSearchResult(inst.code, start, end, current, history)
+        return SerialSearchResult(inst.code, start, end, current, history, **self._units(inst))
 
     def holding_proofs(
         self, actor: Actor, account_number: str, instrument_id: str
@@ -2550,8 +2640,7 @@ class RegistryService:
     # ======================================================================================
     # listings (read-only views for the API, CLI and console; same scope rules)
     # ======================================================================================
-    @staticmethod
-    def _instrument_view(inst: RegInstrument) -> InstrumentView:
+    def _instrument_view(self, inst: RegInstrument) -> InstrumentView:
         return InstrumentView(
             inst.id,
             inst.code,
@@ -2562,7 +2651,7 @@ class RegistryService:
             inst.project_id,
             inst.region,
             inst.pollutant,
-            inst.unit,
+            self.catalog.unit_of(inst.instrument_class, inst.product),
             int(inst.scale),
             int(inst.next_serial) - 1,
         )
@@ -2610,6 +2699,7 @@ class RegistryService:
                     Poster.serial_text(inst, b.origin, start, end),
                     tx.id,
                     None if tx.leaf_index is None else int(tx.leaf_index),
+                    **self._units(inst),
                 )
             )
         return out
@@ -2690,6 +2780,7 @@ class RegistryService:
                     s.tx_id,
                     None if tx.leaf_index is None else int(tx.leaf_index),
                     as_utc(s.created_at),
+                    **self._units(self._instrument(s.instrument_id)),
                 )
             )
         return out
@@ -2708,6 +2799,44 @@ class RegistryService:
             if own or self._can_supervise_account(actor, acc):
                 out.append(self._freeze_view(f))
         return out
+
+    def statement(self, actor: Actor, account_number: str, instrument_id: str) -> AccountStatement:
+        """Movements of an account in one instrument, oldest first, with the running
+        posted balance (holder, or supervisors in scope; the settlement bank for cash)."""
+        acc = self._account(account_number)
+        self._require_visible(actor, acc)
+        inst = self._instrument(instrument_id)
+        numbers: dict[str, str] = {}
+
+        def number(account_id: str) -> str:
+            if account_id not in numbers:
+                other = self.repo.get(RegAccount, account_id)
+                numbers[account_id] = other.number if other is not None else account_id
+            return numbers[account_id]
+
+        lines = []
+        balance = 0
+        for j, tx in self.repo.account_journal(acc.id, inst.id):
+            amount = int(j.amount)
+            into = j.credit_account_id == acc.id
+            balance += amount if into else -amount
+            lines.append(
+                StatementLine(
+                    int(j.seq),
+                    tx.id,
+                    tx.kind,
+                    as_utc(tx.created_at),
+                    number(j.debit_account_id if into else j.credit_account_id),
+                    amount if into else 0,
+                    0 if into else amount,
+                    balance,
+                    tx.reference,
+                    None if tx.leaf_index is None else int(tx.leaf_index),
+                )
+            )
+        return AccountStatement(
+            acc.number, inst.code, **self._units(inst), lines=lines, closing=balance
+        )
 
     def allocation_plans(
         self, actor: Actor, *, market_code: str | None = None, year: int | None = None
