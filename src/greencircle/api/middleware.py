@@ -1,6 +1,7 @@
 """ASGI middleware owning the unit of work, body limits and ``Idempotency-Key`` replays.
 
-One database session per request is opened here and put in ``scope["state"]``. For a
+One database session per request is opened here and put in ``scope["state"]``; it is
+closed, and removed from there, when the request ends, whatever happened. For a
 mutating request (POST, PUT, PATCH, DELETE) the whole response is buffered; the
 transaction commits only when the response is a success, and the idempotency record of
 that success is written **in the same transaction** as the effects. Two concurrent
@@ -95,14 +96,22 @@ class UnitOfWorkMiddleware:
             for m in messages:
                 await send(m)
             return
-        session = self.session_factory()
-        scope.setdefault("state", {})["session"] = session
+        # The session lives exactly as long as this call. Once closed it refuses further
+        # use (``close_resets_only=False``) and leaves the request state: an error handler
+        # running outside this middleware (Starlette's handler for unexpected exceptions
+        # sits outermost) must not reopen it, because on SQLite the new transaction's
+        # BEGIN IMMEDIATE would hold the write lock until the object is garbage collected
+        # and every later writer would wait out its busy timeout.
+        session = self.session_factory(close_resets_only=False)
+        state = scope.setdefault("state", {})
+        state["session"] = session
         try:
             if scope["method"] in MUTATING:
                 await self._mutating(scope, body, session, receive, send)
             else:
                 await self.app(scope, _replay(body, receive), send)
         finally:
+            state.pop("session", None)
             await anyio.to_thread.run_sync(_close, session)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:

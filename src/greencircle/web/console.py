@@ -111,7 +111,10 @@ def render(
         return f"{request.url.path}?{urlencode(params)}"
 
     token = request.cookies.get(SESSION_COOKIE, "")
-    org = request.state.session.get(Organisation, actor.org_id) if actor else None
+    # Error pages for unexpected exceptions are rendered after the unit of work has ended
+    # (no session any more): they show no organisation rather than reopen the database.
+    session = getattr(request.state, "session", None)
+    org = session.get(Organisation, actor.org_id) if actor and session else None
     ctx = {
         "org_name": name(org) if org else "",
         "request": request,
