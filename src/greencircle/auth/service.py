@@ -352,10 +352,19 @@ class DirectoryService:
         actor.require(Perm.ORG_UPDATE)
         org = self.get_org(actor, org_id)
         require_org_manageable(actor, org)
-        if "is_active" in changes and not (actor.is_platform_admin or actor.is_regulator):
-            raise Forbidden(
-                "only regulators may (de)activate organisations", code="permission_denied"
-            )
+        if "is_active" in changes:
+            # Deactivating an organisation locks out all of its users at once (for a
+            # bureau: its four-eyes second approver too), so only platform administrators
+            # may do it, and never to their own organisation.
+            if not actor.is_platform_admin:
+                raise Forbidden(
+                    "only platform administrators may (de)activate organisations",
+                    code="permission_denied",
+                )
+            if org.id == actor.org_id:
+                raise Forbidden(
+                    "nobody may (de)activate their own organisation", code="own_organisation"
+                )
         for key, value in changes.items():
             setattr(org, key, value)
         record_event(
@@ -420,6 +429,11 @@ class DirectoryService:
         user = self.users.require(user_id)
         org = self.get_org(actor, user.organisation_id)
         require_org_manageable(actor, org)
+        if user.id == actor.user_id and {"is_active", "roles"} & changes.keys():
+            raise Forbidden(
+                "nobody may deactivate themselves or change their own roles",
+                code="own_account",
+            )
         if "roles" in changes:
             roles = [Role(r) for r in changes.pop("roles")]
             check_roles_fit(org, roles)
