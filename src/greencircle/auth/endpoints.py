@@ -12,6 +12,7 @@ from greencircle.api.deps import (
     CurrentActor,
     PageDep,
     SessionDep,
+    client_address,
     credential_from_request,
 )
 from greencircle.auth.repository import AccessEventRepo, CredentialRepo, JurisdictionRepo
@@ -40,11 +41,6 @@ from greencircle.auth.service import DirectoryService
 router = APIRouter(prefix="/v1")
 
 
-def client_ip(request: Request) -> str:
-    """Address of the client (the direct peer; put a trusted proxy in front for more)."""
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/auth/token", response_model=TokenOut, tags=["auth"])
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -52,7 +48,7 @@ def login(
     service: AuthServiceDep,
 ) -> TokenOut:
     """OAuth2 password flow: exchange a username and password for a bearer token."""
-    issued, _user = service.login(form.username, form.password, client_ip(request))
+    issued, _user = service.login(form.username, form.password, client_address(request))
     return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in_s)
 
 

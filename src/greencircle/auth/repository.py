@@ -161,6 +161,14 @@ class CredentialRepo(Repository[ApiKey]):
         stmt = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())
         return list(self.session.scalars(stmt))
 
+    def revoke_keys_of(self, user_id: str, now: datetime) -> int:
+        """Revoke every unrevoked API key of a user; return how many."""
+        keys = [k for k in self.keys_of(user_id) if k.revoked_at is None]
+        for key in keys:
+            key.revoked_at = now
+        self.session.flush()
+        return len(keys)
+
     def is_revoked(self, jti: str) -> bool:
         """Whether the token ``jti`` was revoked."""
         return self.session.get(RevokedToken, jti) is not None
@@ -181,16 +189,26 @@ class CredentialRepo(Repository[ApiKey]):
         self.session.add(LoginAttempt(username=username, client_ip=client_ip, succeeded=succeeded))
         self.session.flush()
 
-    def recent_failures(self, username: str, client_ip: str, since: datetime) -> tuple[int, int]:
-        """Failed logins since ``since`` for this username, and from this address."""
+    def recent_failures(self, username: str, client_key: str, since: datetime) -> tuple[int, int]:
+        """Failed logins since ``since``: of this account from everywhere, and from this client.
+
+        Returns
+        -------
+        tuple of int
+            ``(account, account_from_client)``.
+        """
         base = (
             select(func.count())
             .select_from(LoginAttempt)
-            .where(LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))
+            .where(
+                LoginAttempt.username == username,
+                LoginAttempt.at >= since,
+                LoginAttempt.succeeded.is_(False),
+            )
         )
-        by_user = self.session.scalar(base.where(LoginAttempt.username == username)) or 0
-        by_ip = self.session.scalar(base.where(LoginAttempt.client_ip == client_ip)) or 0
-        return int(by_user), int(by_ip)
+        by_account = self.session.scalar(base) or 0
+        from_client = self.session.scalar(base.where(LoginAttempt.client_ip == client_key)) or 0
+        return int(by_account), int(from_client)
 
 
 class AccessEventRepo(Repository[AccessEvent]):

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import or_, select
 
-from greencircle.api.deps import SESSION_COOKIE, AuthServiceDep, SessionDep
+from greencircle.api.deps import SESSION_COOKIE, AuthServiceDep, SessionDep, client_address
 from greencircle.audit.models import LogLeaf
 from greencircle.audit.service import AuditLog
 from greencircle.auth.models import Organisation
@@ -174,9 +174,8 @@ def login_submit(
     password: Annotated[str, Form(max_length=200)],
 ) -> Response:
     """Check the password, set the session cookie and open the dashboard."""
-    ip = request.client.host if request.client else "unknown"
     try:
-        issued, user = service.login(username, password, ip)
+        issued, user = service.login(username, password, client_address(request))
     except RateLimited:
         return render(
             request, "login.html", error="login.throttled", logged_out=False, status_code=429
