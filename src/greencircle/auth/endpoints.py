@@ -37,6 +37,7 @@ from greencircle.auth.schemas import (
     UserPatch,
 )
 from greencircle.auth.service import DirectoryService
+from greencircle.kit.text import SafeText
 
 router = APIRouter(prefix="/v1")
 
@@ -114,7 +115,7 @@ def revoke_api_key(key_id: str, actor: CurrentActor, service: AuthServiceDep) ->
 def list_jurisdictions(
     actor: CurrentActor,
     session: SessionDep,
-    parent: Annotated[str | None, Query(max_length=24)] = None,
+    parent: Annotated[SafeText | None, Query(max_length=24)] = None,
     level: Annotated[str | None, Query(pattern="^(country|province|city|district)$")] = None,
 ) -> list[JurisdictionOut]:
     """The region tree (public within the platform)."""
@@ -136,9 +137,9 @@ def list_organisations(
     session: SessionDep,
     page: PageDep,
     org_type: Annotated[OrgType | None, Query(alias="type")] = None,
-    jurisdiction: Annotated[str | None, Query(max_length=24)] = None,
-    sector: Annotated[str | None, Query(max_length=40)] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    jurisdiction: Annotated[SafeText | None, Query(max_length=24)] = None,
+    sector: Annotated[SafeText | None, Query(max_length=40)] = None,
+    q: Annotated[SafeText | None, Query(max_length=100)] = None,
 ) -> PageOut[OrganisationOut]:
     """Organisations visible to me, filtered, sorted and paged."""
     actor.require(Perm.ORG_READ)
@@ -239,8 +240,8 @@ def list_facilities(
     actor: CurrentActor,
     session: SessionDep,
     page: PageDep,
-    organisation_id: Annotated[str | None, Query(max_length=26)] = None,
-    sector: Annotated[str | None, Query(max_length=40)] = None,
+    organisation_id: Annotated[SafeText | None, Query(max_length=26)] = None,
+    sector: Annotated[SafeText | None, Query(max_length=40)] = None,
 ) -> PageOut[FacilityOut]:
     """Facilities of organisations visible to me."""
     actor.require(Perm.FACILITY_READ)
@@ -279,7 +280,7 @@ def access_log(
     actor: CurrentActor,
     session: SessionDep,
     page: PageDep,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[SafeText | None, Query(max_length=64)] = None,
 ) -> PageOut[AccessEventOut]:
     """Administrative audit trail within my scope."""
     actor.require(Perm.ACCESS_LOG_READ)

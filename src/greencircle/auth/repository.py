@@ -80,12 +80,13 @@ class OrganisationRepo(Repository[Organisation]):
                 )
             )
         if q:
-            like = f"%{q.lower()}%"
+            # a substring, not a pattern: ``%`` and ``_`` in ``q`` match themselves
+            low = q.lower()
             stmt = stmt.where(
                 or_(
-                    func.lower(Organisation.name_en).like(like),
-                    Organisation.name_zh.like(f"%{q}%"),
-                    func.lower(Organisation.code).like(like),
+                    func.lower(Organisation.name_en).contains(low, autoescape=True),
+                    Organisation.name_zh.contains(q, autoescape=True),
+                    func.lower(Organisation.code).contains(low, autoescape=True),
                 )
             )
         return self.paginate(stmt, limit=limit, offset=offset, sort=sort, sortable=self.SORTABLE)

@@ -31,6 +31,7 @@ from greencircle.auth.roles import OrgType, Perm
 from greencircle.auth.service import DirectoryService
 from greencircle.errors import Forbidden, LoginRequired, PlatformError, RateLimited, Unauthorized
 from greencircle.kit import fmt
+from greencircle.kit.text import SafeText
 from greencircle.kit.timeutil import to_local
 from greencircle.web.i18n import LANGUAGES, negotiate, translate
 from greencircle.web.nav import nav_for
@@ -240,7 +241,7 @@ def organisations(
     request: Request,
     actor: ConsoleActor,
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[SafeText | None, Query(max_length=100)] = None,
     org_type: Annotated[OrgType | None, Query(alias="type")] = None,
     sort: Annotated[str, Query(max_length=40)] = "code",
     page: Annotated[int, Query(ge=1)] = 1,
@@ -335,7 +336,7 @@ def account_create_key(
     actor: ConsoleActor,
     service: AuthServiceDep,
     csrf: Annotated[str, Form(max_length=64)],
-    name: Annotated[str, Form(min_length=1, max_length=80)],
+    name: Annotated[SafeText, Form(min_length=1, max_length=80)],
 ) -> HTMLResponse:
     """Create an API key and show its secret once."""
     check_csrf(request, csrf)
