@@ -4,7 +4,9 @@ One database session per request is opened here and put in ``scope["state"]``; i
 closed, and removed from there, when the request ends, whatever happened. For a
 mutating request (POST, PUT, PATCH, DELETE) the whole response is buffered; the
 transaction commits only when the response is a success, and the idempotency record of
-that success is written **in the same transaction** as the effects. Two concurrent
+that success is written **in the same transaction** as the effects, and so is one generic
+row of the audit trail (:func:`request_event`: who, organisation, method, route template,
+target ids, status; the time is the row's). Two concurrent
 requests with the same key therefore cannot both take effect: the second one's insert
 of the record violates the primary key, its transaction is rolled back, and it answers
 with the first one's stored response.
@@ -24,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from greencircle.auth.models import AccessEvent
 from greencircle.storage.idempotency import IdempotencyRecord
 
 Scope = MutableMapping[str, Any]
@@ -211,8 +214,9 @@ class UnitOfWorkMiddleware:
                 )
             else:
                 record = None
+            event = request_event(scope, status)
             try:
-                await anyio.to_thread.run_sync(_commit, session, record)
+                await anyio.to_thread.run_sync(_commit, session, record, event)
             except IntegrityError:
                 await anyio.to_thread.run_sync(session.rollback)
                 if record is None:
@@ -305,9 +309,42 @@ def _replay_messages(stored: _Stored, request: IdempotencyRecord) -> list[Messag
     ]
 
 
-def _commit(session: Session, record: IdempotencyRecord | None) -> None:
+def request_event(scope: Scope, status: int) -> AccessEvent:
+    """The audit-trail row of one successful mutating request.
+
+    The actor is the one the endpoint authenticated (``request.state.actor``; none for a
+    login); the route is the template (``/v1/organisations/{org_id}``), its parameters
+    the target ids, the last of them the ``target_id``. The row is about the target
+    organisation when the route names one (``org_id``), else about the actor's own, so
+    the access log shows it to the same people as the domain's own events.
+    """
+    state = scope.get("state") or {}
+    actor = state.get("actor")
+    route = scope.get("route")
+    template = str(getattr(route, "path", "") or scope["path"])[:300]
+    params = {str(k): str(v)[:80] for k, v in (scope.get("path_params") or {}).items()}
+    org_param = params.get("org_id", "")
+    actor_org = getattr(actor, "org_id", None)
+    return AccessEvent(
+        actor_user_id=getattr(actor, "user_id", None),
+        actor_org_id=actor_org,
+        action=f"request.{scope['method'].lower()}",
+        target_type="route",
+        target_id=(list(params.values())[-1] if params else "")[:64],
+        target_org_id=org_param if 0 < len(org_param) <= 26 else actor_org,
+        detail={
+            "method": scope["method"],
+            "route": template,
+            "params": params,
+            "status": status,
+        },
+    )
+
+
+def _commit(session: Session, record: IdempotencyRecord | None, event: AccessEvent) -> None:
     if record is not None:
         session.add(record)
+    session.add(event)
     session.commit()
 
 

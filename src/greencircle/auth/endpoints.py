@@ -15,7 +15,12 @@ from greencircle.api.deps import (
     client_address,
     credential_from_request,
 )
-from greencircle.auth.repository import AccessEventRepo, CredentialRepo, JurisdictionRepo
+from greencircle.auth.repository import (
+    AccessEventRepo,
+    CredentialRepo,
+    JurisdictionRepo,
+    UserRepo,
+)
 from greencircle.auth.roles import OrgType, Perm
 from greencircle.auth.schemas import (
     AccessEventOut,
@@ -282,13 +287,21 @@ def access_log(
     page: PageDep,
     action: Annotated[SafeText | None, Query(max_length=64)] = None,
 ) -> PageOut[AccessEventOut]:
-    """Administrative audit trail within my scope."""
+    """Audit trail within my scope: administrative events and every successful mutating
+    request (``action`` ``request.post`` ..., with method, route template, target ids and
+    status in ``detail``), newest first; times are UTC."""
     actor.require(Perm.ACCESS_LOG_READ)
     result = AccessEventRepo(session).search(
         actor, action=action, sort=page.sort or "-at", limit=page.limit, offset=page.offset
     )
+    names = UserRepo(session).names({e.actor_user_id for e in result.items if e.actor_user_id})
     return PageOut[AccessEventOut](
-        items=[AccessEventOut.model_validate(e) for e in result.items],
+        items=[
+            AccessEventOut.model_validate(e).model_copy(
+                update={"actor_username": names.get(e.actor_user_id or "", (None,))[0]}
+            )
+            for e in result.items
+        ],
         total=result.total,
         limit=result.limit,
         offset=result.offset,

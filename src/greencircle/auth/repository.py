@@ -39,6 +39,13 @@ class JurisdictionRepo(Repository[Jurisdiction]):
 class OrganisationRepo(Repository[Organisation]):
     """Organisations, always filtered by what the actor may see."""
 
+    def by_ids(self, org_ids: set[str]) -> dict[str, Organisation]:
+        """``{id: organisation}`` for the given ids (one query; no scope filter)."""
+        if not org_ids:
+            return {}
+        stmt = select(Organisation).where(Organisation.id.in_(org_ids))
+        return {o.id: o for o in self.session.scalars(stmt)}
+
     model = Organisation
     SORTABLE: ClassVar[dict[str, Any]] = {
         "code": Organisation.code,
@@ -139,6 +146,13 @@ class UserRepo(Repository[User]):
     def by_username(self, username: str) -> User | None:
         """User with login name ``username``."""
         return self.session.scalar(select(User).where(User.username == username))
+
+    def names(self, user_ids: set[str]) -> dict[str, tuple[str, str]]:
+        """``{user id: (username, display name)}`` for the given ids (one query)."""
+        if not user_ids:
+            return {}
+        stmt = select(User.id, User.username, User.display_name).where(User.id.in_(user_ids))
+        return {uid: (username, name) for uid, username, name in self.session.execute(stmt)}
 
     def of_org(
         self, org_id: str, *, sort: str | None = "username", limit: int = 50, offset: int = 0

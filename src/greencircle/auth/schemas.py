@@ -163,6 +163,7 @@ class AccessEventOut(Out):
     id: str
     at: datetime
     actor_user_id: str | None
+    actor_username: str | None = Field(default=None, description="login name of the actor")
     actor_org_id: str | None
     action: str
     target_type: str

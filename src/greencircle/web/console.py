@@ -26,7 +26,13 @@ from greencircle.audit.models import LogLeaf
 from greencircle.audit.service import AuditLog
 from greencircle.auth.models import Organisation
 from greencircle.auth.policy import Actor, org_scope_clause
-from greencircle.auth.repository import AccessEventRepo, CredentialRepo, JurisdictionRepo
+from greencircle.auth.repository import (
+    AccessEventRepo,
+    CredentialRepo,
+    JurisdictionRepo,
+    OrganisationRepo,
+    UserRepo,
+)
 from greencircle.auth.roles import OrgType, Perm
 from greencircle.auth.service import DirectoryService
 from greencircle.errors import Forbidden, LoginRequired, PlatformError, RateLimited, Unauthorized
@@ -370,11 +376,17 @@ def access_log(
     actor.require(Perm.ACCESS_LOG_READ)
     limit = 50
     result = AccessEventRepo(session).search(actor, limit=limit, offset=(page - 1) * limit)
+    users = UserRepo(session).names({e.actor_user_id for e in result.items if e.actor_user_id})
+    orgs = OrganisationRepo(session).by_ids(
+        {o for e in result.items for o in (e.actor_org_id, e.target_org_id) if o}
+    )
     return render(
         request,
         "access_log.html",
         actor=actor,
         result=result,
+        users=users,
+        orgs=orgs,
         page=page,
         pages=pages(result.total, limit),
     )
