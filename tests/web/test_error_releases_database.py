@@ -11,14 +11,9 @@ with the next console login, waited out the 30 s busy timeout and failed with
 from __future__ import annotations
 
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -29,7 +24,7 @@ from greencircle.api.deps import SessionDep
 from greencircle.auth.models import AccessEvent
 from greencircle.auth.service import record_event
 from greencircle.web.console import ConsoleActor, render
-from tests_support import DEMO_PASSWORD, free_port, make_settings
+from tests_support import DEMO_PASSWORD, make_settings
 
 MARKER = "test.failing_request"
 
@@ -98,31 +93,13 @@ def test_failing_console_request_releases_the_database_testclient(databases, tmp
     app.state.engine.dispose()
 
 
-@contextmanager
-def uvicorn_server(app: FastAPI) -> Iterator[str]:
-    """The app behind a real uvicorn server on a loopback port, in a thread."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
-def test_failing_console_request_releases_the_database_real_server(databases, tmp_path):
+def test_failing_console_request_releases_the_database_real_server(databases, tmp_path, serve_app):
     url = databases.new("sqlite", "demo")
     app = failing_app(url, tmp_path)
     # uvicorn closes a connection after an application error: no keep-alive here
     fresh = httpx.Limits(max_keepalive_connections=0)
     with (
-        uvicorn_server(app) as base,
+        serve_app(app) as base,
         httpx.Client(base_url=base, timeout=60, limits=fresh) as client,
     ):
         exercise(client, url, app)

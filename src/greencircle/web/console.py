@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import or_, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from greencircle.api.deps import SESSION_COOKIE, AuthServiceDep, SessionDep, client_address
 from greencircle.audit.models import LogLeaf
@@ -34,8 +35,15 @@ from greencircle.auth.repository import (
     UserRepo,
 )
 from greencircle.auth.roles import OrgType, Perm
-from greencircle.auth.service import DirectoryService
-from greencircle.errors import Forbidden, LoginRequired, PlatformError, RateLimited, Unauthorized
+from greencircle.auth.service import AuthService, DirectoryService
+from greencircle.errors import (
+    Forbidden,
+    LoginRequired,
+    NotFound,
+    PlatformError,
+    RateLimited,
+    Unauthorized,
+)
 from greencircle.kit import fmt
 from greencircle.kit.text import SafeText
 from greencircle.kit.timeutil import to_local
@@ -420,3 +428,45 @@ def console_error(request: Request, exc: Exception) -> Response:
         code=code,
         status=status,
     )
+
+
+def _optional_actor(request: Request) -> Actor | None:
+    """The console session's actor if there is a valid one (for pages outside any route)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    session = getattr(request.state, "session", None)
+    if not token or session is None:
+        return None
+    service = AuthService(session, request.app.state.codec)
+    try:
+        actor = service.actor_from_token(token)
+    except Unauthorized:
+        return None
+    request.state.actor = actor
+    return actor
+
+
+def install_console_not_found(app: FastAPI) -> None:
+    """Console URLs that match no route (or not with this method) get the console's page.
+
+    Wraps the app's handler for Starlette's ``HTTPException`` (install it after
+    :func:`greencircle.api.errors.install_error_handlers`): paths under ``/console`` get
+    the HTML error page, in the page language and with the menu when signed in; every
+    other path keeps the JSON answer.
+    """
+    previous = app.exception_handlers[StarletteHTTPException]
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        path = request.url.path
+        if isinstance(exc, StarletteHTTPException) and (
+            path == "/console" or path.startswith("/console/")
+        ):
+            err: PlatformError = NotFound(str(exc.detail), code="not_found")
+            if exc.status_code != 404:
+                err = PlatformError(str(exc.detail), code="method_not_allowed")
+            err.status_code = exc.status_code
+            _optional_actor(request)
+            return console_error(request, err)
+        answer = previous(request, exc)
+        return answer if isinstance(answer, Response) else await answer
+
+    app.add_exception_handler(StarletteHTTPException, handler)
