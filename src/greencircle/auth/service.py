@@ -482,6 +482,40 @@ class DirectoryService:
         )
         return user
 
+    def reset_password(self, actor: Actor, user_id: str, new: str) -> User:
+        """Set another user's password (an administrator's reset).
+
+        The user's tokens and API keys stop working (:func:`set_password`). One's own
+        password is changed with the current one instead (:meth:`AuthService.change_password`).
+        """
+        actor.require(Perm.USER_MANAGE)
+        user = self.users.require(user_id)
+        org = self.get_org(actor, user.organisation_id)
+        require_org_manageable(actor, org)
+        if user.id == actor.user_id:
+            raise Forbidden("change your own password on your account page", code="own_account")
+        revoked = set_password(self.session, user, new)
+        record_event(
+            self.session,
+            actor,
+            "user.password_reset",
+            "user",
+            user.id,
+            org.id,
+            {"api_keys_revoked": revoked},
+        )
+        return user
+
+    def roles_grantable(self, actor: Actor, org: Organisation) -> list[Role]:
+        """Roles ``actor`` may give to users of ``org`` (fit for its type; the platform
+        administrator role only from a platform administrator)."""
+        return [
+            r
+            for r in Role
+            if OrgType(org.org_type) in ROLE_ORG_TYPES[r]
+            and (r != Role.PLATFORM_ADMIN or actor.is_platform_admin)
+        ]
+
     def create_facility(self, actor: Actor, org_id: str, data: dict[str, Any]) -> Facility:
         """Register a facility of ``org_id`` in a jurisdiction."""
         actor.require(Perm.FACILITY_MANAGE)

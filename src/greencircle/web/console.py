@@ -19,7 +19,9 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import ValidationError
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from greencircle.api.deps import SESSION_COOKIE, AuthServiceDep, SessionDep, client_address
@@ -35,9 +37,11 @@ from greencircle.auth.repository import (
     UserRepo,
 )
 from greencircle.auth.roles import OrgType, Perm
+from greencircle.auth.schemas import UserIn
 from greencircle.auth.service import AuthService, DirectoryService
 from greencircle.errors import (
     Forbidden,
+    Invalid,
     LoginRequired,
     NotFound,
     PlatformError,
@@ -371,6 +375,136 @@ def account_revoke_key(
     check_csrf(request, csrf)
     service.revoke_api_key(actor, key_id)
     return RedirectResponse("/console/account", status_code=303)
+
+
+# -- users of my organisation -------------------------------------------------------------
+USER_DONE = ("created", "password_reset", "deactivated", "activated")
+#: Error codes the users page explains in words (others show the code).
+USER_ERRORS = (
+    "duplicate_username",
+    "weak_password",
+    "role_not_allowed",
+    "own_account",
+    "permission_denied",
+    "invalid_text",
+    "invalid_field",
+)
+USER_FIELDS = ("username", "display_name", "password", "roles")
+
+
+def _users_page(
+    request: Request,
+    actor: Actor,
+    session: Session,
+    *,
+    done: str | None = None,
+    error: PlatformError | None = None,
+    form: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    actor.require(Perm.USER_MANAGE)
+    directory = DirectoryService(session)
+    org = directory.get_org(actor, actor.org_id)
+    users = directory.users.of_org(org.id, limit=500).items
+    return render(
+        request,
+        "users.html",
+        actor=actor,
+        org=org,
+        users=users,
+        roles=directory.roles_grantable(actor, org),
+        done=done if done in USER_DONE else None,
+        error=error,
+        user_errors=USER_ERRORS,
+        form=form or {},
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get("/console/users", response_class=HTMLResponse)
+def users_page(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    done: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """Users of my organisation: add, reset a password, (de)activate."""
+    return _users_page(request, actor, session, done=done)
+
+
+@router.post("/console/users", response_model=None)
+def users_create(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    username: Annotated[str, Form(max_length=64)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    roles: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Add a user to my organisation (roles fit for its type)."""
+    check_csrf(request, csrf)
+    form = {"username": username, "display_name": display_name, "roles": roles or []}
+    try:
+        body = _user_form(username, display_name, password, roles or [])
+        DirectoryService(session).create_user(
+            actor,
+            actor.org_id,
+            username=body.username,
+            display_name=body.display_name,
+            password=body.password,
+            roles=body.roles,
+            locale=page_lang(request),
+        )
+    except PlatformError as exc:
+        return _users_page(request, actor, session, error=exc, form=form)
+    return RedirectResponse("/console/users?done=created", status_code=303)
+
+
+def _user_form(username: str, display_name: str, password: str, roles: list[str]) -> UserIn:
+    """The console form as the API's :class:`UserIn`; field errors as ``invalid_field``."""
+    try:
+        return UserIn(username=username, display_name=display_name, password=password, roles=roles)
+    except ValidationError as exc:
+        fields = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")} & set(USER_FIELDS))
+        raise Invalid(fields, code="invalid_field") from exc
+
+
+@router.post("/console/users/{user_id}/password", response_model=None)
+def users_reset_password(
+    request: Request,
+    user_id: str,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Set a new password for a user of my organisation (not myself)."""
+    check_csrf(request, csrf)
+    try:
+        DirectoryService(session).reset_password(actor, user_id, password)
+    except PlatformError as exc:
+        return _users_page(request, actor, session, error=exc)
+    return RedirectResponse("/console/users?done=password_reset", status_code=303)
+
+
+@router.post("/console/users/{user_id}/active", response_model=None)
+def users_set_active(
+    request: Request,
+    user_id: str,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    active: Annotated[int, Form(ge=0, le=1)],
+) -> Response:
+    """Deactivate or reactivate a user of my organisation (never myself)."""
+    check_csrf(request, csrf)
+    try:
+        DirectoryService(session).update_user(actor, user_id, {"is_active": bool(active)})
+    except PlatformError as exc:
+        return _users_page(request, actor, session, error=exc)
+    done = "activated" if active else "deactivated"
+    return RedirectResponse(f"/console/users?done={done}", status_code=303)
 
 
 @router.get("/console/access-log", response_class=HTMLResponse)
