@@ -42,7 +42,7 @@ def test_catalogs_have_the_same_keys_and_placeholders():
 def test_every_key_used_in_templates_exists():
     used = set()
     for path in TEMPLATES.rglob("*.html"):
-        used |= set(re.findall(r"""t\(\s*["']([\w.\-]+)["']""", path.read_text()))
+        used |= set(re.findall(r"""\bt\(\s*["']([\w.\-]+)["']""", path.read_text()))
     assert used, "no translated strings found"
     used |= {item.label_key for item in NAV}
     static = {k for k in used if not k.endswith(".")}
