@@ -125,3 +125,10 @@ def test_swagger_ui_renders_offline_in_a_browser(databases, tmp_path, browser, s
         # which the bundle hard-codes to its CDN (blocked here; the page works without it)
         assert set(outside) <= {"https://cdn.redoc.ly/redoc/logo-mini.svg"}
     app.state.engine.dispose()
+
+
+def test_wrong_method_on_a_console_url_gets_the_console_page(client):
+    r = client.get("/console/logout")  # a form target: POST only
+    assert r.status_code == 405
+    assert r.headers["content-type"].startswith("text/html")
+    assert "method_not_allowed" in r.text
