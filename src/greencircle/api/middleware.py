@@ -321,8 +321,8 @@ def request_event(scope: Scope, status: int) -> AccessEvent:
     state = scope.get("state") or {}
     actor = state.get("actor")
     route = scope.get("route")
-    template = str(getattr(route, "path", "") or scope["path"])[:300]
-    params = {str(k): str(v)[:80] for k, v in (scope.get("path_params") or {}).items()}
+    template = _printable(str(getattr(route, "path", "") or scope["path"]))[:300]
+    params = {str(k): _printable(str(v))[:80] for k, v in (scope.get("path_params") or {}).items()}
     org_param = params.get("org_id", "")
     actor_org = getattr(actor, "org_id", None)
     return AccessEvent(
@@ -339,6 +339,11 @@ def request_event(scope: Scope, status: int) -> AccessEvent:
             "status": status,
         },
     )
+
+
+def _printable(text: str) -> str:
+    # a path parameter is whatever the client sent; PostgreSQL text refuses NUL
+    return "".join(ch for ch in text if ch.isprintable())
 
 
 def _commit(session: Session, record: IdempotencyRecord | None, event: AccessEvent) -> None:
