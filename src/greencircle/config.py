@@ -30,8 +30,18 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="[bytes]")
-    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed logins of one account from one client before that client is "
+        "refused for that account; from all clients together, four times as many.",
+    )
     login_window_seconds: int = Field(default=900, ge=1, description="[s]")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-For "
+        'header is believed (e.g. ``["10.0.0.0/8"]``); empty: the TCP peer is the client.',
+    )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="[h]")
     exchange_enforce_hours: bool = Field(
         default=True,

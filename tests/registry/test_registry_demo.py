@@ -41,7 +41,7 @@ def test_demo_runs_the_2025_cycle_and_loads_once(databases):
         with unit_of_work(factory) as s:
             counts = load_registry_demo(s, SIGNER)
         assert counts == {
-            "registry_users": 1,
+            "registry_users": 0,  # cq-eeb-2 comes with the base scenario now
             "registry_plans": 2,
             "registry_deposits": 4,
             "registry_transfers": 2,

@@ -12,6 +12,7 @@ from greencircle.auth.seed import jurisdiction_rows
 from greencircle.demo.scenario import ENTERPRISES
 from greencircle.exchange import console as exchange_console
 from greencircle.mrv.models import REPORT_STATES
+from greencircle.web import console
 from greencircle.web.i18n import LANGUAGES, catalog, negotiate
 from greencircle.web.nav import NAV
 from tests_support import console_login, visible_text
@@ -24,6 +25,7 @@ PAGES = [
     "/console/facilities",
     "/console/jurisdictions",
     "/console/account",
+    "/console/users",
     "/console/access-log",
     "/console/audit",
 ]
@@ -40,7 +42,7 @@ def test_catalogs_have_the_same_keys_and_placeholders():
 def test_every_key_used_in_templates_exists():
     used = set()
     for path in TEMPLATES.rglob("*.html"):
-        used |= set(re.findall(r"""t\(\s*["']([\w.\-]+)["']""", path.read_text()))
+        used |= set(re.findall(r"""\bt\(\s*["']([\w.\-]+)["']""", path.read_text()))
     assert used, "no translated strings found"
     used |= {item.label_key for item in NAV}
     static = {k for k in used if not k.endswith(".")}
@@ -64,6 +66,9 @@ def test_every_key_used_in_templates_exists():
         "exchange.state.": set(exchange_console.ORDER_STATES),
         "exchange.reason.": set(exchange_console.REASONS),
         "exchange.tab.": {"book", "block", "auctions", "settlement", "surveillance"},
+        "users.done.": set(console.USER_DONE),
+        "users.error.": set(console.USER_ERRORS),
+        "users.field.": set(console.USER_FIELDS),
     }
     assert {k for k in used if k.endswith(".")} == set(domains)
     for prefix, values in domains.items():

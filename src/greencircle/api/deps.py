@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -32,6 +34,43 @@ def get_codec(request: Request) -> TokenCodec:
     """The app's token codec."""
     codec: TokenCodec = request.app.state.codec
     return codec
+
+
+@lru_cache(maxsize=8)
+def _networks(
+    trusted: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(t, strict=False) for t in trusted)
+
+
+def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in _networks(trusted))
+
+
+def client_address(request: Request) -> str:
+    """The client's address, believing ``X-Forwarded-For`` only from trusted proxies.
+
+    When the TCP peer is one of ``Settings.trusted_proxies``, the forwarded chain is read
+    from the right (the hop the proxy itself appended) and the first address that is not
+    a trusted proxy is the client. Otherwise the header is ignored, so a client cannot
+    pick its own address to escape throttling.
+    """
+    peer = request.client.host if request.client else "unknown"
+    trusted = tuple(request.app.state.settings.trusted_proxies)
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if not _is_trusted(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a malformed chain: fall back to the proxy itself
+    return peer
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,9 +1,12 @@
 """ASGI middleware owning the unit of work, body limits and ``Idempotency-Key`` replays.
 
-One database session per request is opened here and put in ``scope["state"]``. For a
+One database session per request is opened here and put in ``scope["state"]``; it is
+closed, and removed from there, when the request ends, whatever happened. For a
 mutating request (POST, PUT, PATCH, DELETE) the whole response is buffered; the
 transaction commits only when the response is a success, and the idempotency record of
-that success is written **in the same transaction** as the effects. Two concurrent
+that success is written **in the same transaction** as the effects, and so is one generic
+row of the audit trail (:func:`request_event`: who, organisation, method, route template,
+target ids, status; the time is the row's). Two concurrent
 requests with the same key therefore cannot both take effect: the second one's insert
 of the record violates the primary key, its transaction is rolled back, and it answers
 with the first one's stored response.
@@ -23,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from greencircle.auth.models import AccessEvent
 from greencircle.storage.idempotency import IdempotencyRecord
 
 Scope = MutableMapping[str, Any]
@@ -95,14 +99,22 @@ class UnitOfWorkMiddleware:
             for m in messages:
                 await send(m)
             return
-        session = self.session_factory()
-        scope.setdefault("state", {})["session"] = session
+        # The session lives exactly as long as this call. Once closed it refuses further
+        # use (``close_resets_only=False``) and leaves the request state: an error handler
+        # running outside this middleware (Starlette's handler for unexpected exceptions
+        # sits outermost) must not reopen it, because on SQLite the new transaction's
+        # BEGIN IMMEDIATE would hold the write lock until the object is garbage collected
+        # and every later writer would wait out its busy timeout.
+        session = self.session_factory(close_resets_only=False)
+        state = scope.setdefault("state", {})
+        state["session"] = session
         try:
             if scope["method"] in MUTATING:
                 await self._mutating(scope, body, session, receive, send)
             else:
                 await self.app(scope, _replay(body, receive), send)
         finally:
+            state.pop("session", None)
             await anyio.to_thread.run_sync(_close, session)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
@@ -202,8 +214,9 @@ class UnitOfWorkMiddleware:
                 )
             else:
                 record = None
+            event = request_event(scope, status)
             try:
-                await anyio.to_thread.run_sync(_commit, session, record)
+                await anyio.to_thread.run_sync(_commit, session, record, event)
             except IntegrityError:
                 await anyio.to_thread.run_sync(session.rollback)
                 if record is None:
@@ -296,9 +309,47 @@ def _replay_messages(stored: _Stored, request: IdempotencyRecord) -> list[Messag
     ]
 
 
-def _commit(session: Session, record: IdempotencyRecord | None) -> None:
+def request_event(scope: Scope, status: int) -> AccessEvent:
+    """The audit-trail row of one successful mutating request.
+
+    The actor is the one the endpoint authenticated (``request.state.actor``; none for a
+    login); the route is the template (``/v1/organisations/{org_id}``), its parameters
+    the target ids, the last of them the ``target_id``. The row is about the target
+    organisation when the route names one (``org_id``), else about the actor's own, so
+    the access log shows it to the same people as the domain's own events.
+    """
+    state = scope.get("state") or {}
+    actor = state.get("actor")
+    route = scope.get("route")
+    template = _printable(str(getattr(route, "path", "") or scope["path"]))[:300]
+    params = {str(k): _printable(str(v))[:80] for k, v in (scope.get("path_params") or {}).items()}
+    org_param = params.get("org_id", "")
+    actor_org = getattr(actor, "org_id", None)
+    return AccessEvent(
+        actor_user_id=getattr(actor, "user_id", None),
+        actor_org_id=actor_org,
+        action=f"request.{scope['method'].lower()}",
+        target_type="route",
+        target_id=(list(params.values())[-1] if params else "")[:64],
+        target_org_id=org_param if 0 < len(org_param) <= 26 else actor_org,
+        detail={
+            "method": scope["method"],
+            "route": template,
+            "params": params,
+            "status": status,
+        },
+    )
+
+
+def _printable(text: str) -> str:
+    # a path parameter is whatever the client sent; PostgreSQL text refuses NUL
+    return "".join(ch for ch in text if ch.isprintable())
+
+
+def _commit(session: Session, record: IdempotencyRecord | None, event: AccessEvent) -> None:
     if record is not None:
         session.add(record)
+    session.add(event)
     session.commit()
 
 

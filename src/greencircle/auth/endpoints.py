@@ -12,9 +12,15 @@ from greencircle.api.deps import (
     CurrentActor,
     PageDep,
     SessionDep,
+    client_address,
     credential_from_request,
 )
-from greencircle.auth.repository import AccessEventRepo, CredentialRepo, JurisdictionRepo
+from greencircle.auth.repository import (
+    AccessEventRepo,
+    CredentialRepo,
+    JurisdictionRepo,
+    UserRepo,
+)
 from greencircle.auth.roles import OrgType, Perm
 from greencircle.auth.schemas import (
     AccessEventOut,
@@ -36,13 +42,9 @@ from greencircle.auth.schemas import (
     UserPatch,
 )
 from greencircle.auth.service import DirectoryService
+from greencircle.kit.text import SafeText
 
 router = APIRouter(prefix="/v1")
-
-
-def client_ip(request: Request) -> str:
-    """Address of the client (the direct peer; put a trusted proxy in front for more)."""
-    return request.client.host if request.client else "unknown"
 
 
 @router.post("/auth/token", response_model=TokenOut, tags=["auth"])
@@ -52,7 +54,7 @@ def login(
     service: AuthServiceDep,
 ) -> TokenOut:
     """OAuth2 password flow: exchange a username and password for a bearer token."""
-    issued, _user = service.login(form.username, form.password, client_ip(request))
+    issued, _user = service.login(form.username, form.password, client_address(request))
     return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in_s)
 
 
@@ -118,7 +120,7 @@ def revoke_api_key(key_id: str, actor: CurrentActor, service: AuthServiceDep) ->
 def list_jurisdictions(
     actor: CurrentActor,
     session: SessionDep,
-    parent: Annotated[str | None, Query(max_length=24)] = None,
+    parent: Annotated[SafeText | None, Query(max_length=24)] = None,
     level: Annotated[str | None, Query(pattern="^(country|province|city|district)$")] = None,
 ) -> list[JurisdictionOut]:
     """The region tree (public within the platform)."""
@@ -140,9 +142,9 @@ def list_organisations(
     session: SessionDep,
     page: PageDep,
     org_type: Annotated[OrgType | None, Query(alias="type")] = None,
-    jurisdiction: Annotated[str | None, Query(max_length=24)] = None,
-    sector: Annotated[str | None, Query(max_length=40)] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    jurisdiction: Annotated[SafeText | None, Query(max_length=24)] = None,
+    sector: Annotated[SafeText | None, Query(max_length=40)] = None,
+    q: Annotated[SafeText | None, Query(max_length=100)] = None,
 ) -> PageOut[OrganisationOut]:
     """Organisations visible to me, filtered, sorted and paged."""
     actor.require(Perm.ORG_READ)
@@ -243,8 +245,8 @@ def list_facilities(
     actor: CurrentActor,
     session: SessionDep,
     page: PageDep,
-    organisation_id: Annotated[str | None, Query(max_length=26)] = None,
-    sector: Annotated[str | None, Query(max_length=40)] = None,
+    organisation_id: Annotated[SafeText | None, Query(max_length=26)] = None,
+    sector: Annotated[SafeText | None, Query(max_length=40)] = None,
 ) -> PageOut[FacilityOut]:
     """Facilities of organisations visible to me."""
     actor.require(Perm.FACILITY_READ)
@@ -283,15 +285,23 @@ def access_log(
     actor: CurrentActor,
     session: SessionDep,
     page: PageDep,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[SafeText | None, Query(max_length=64)] = None,
 ) -> PageOut[AccessEventOut]:
-    """Administrative audit trail within my scope."""
+    """Audit trail within my scope: administrative events and every successful mutating
+    request (``action`` ``request.post`` ..., with method, route template, target ids and
+    status in ``detail``), newest first; times are UTC."""
     actor.require(Perm.ACCESS_LOG_READ)
     result = AccessEventRepo(session).search(
         actor, action=action, sort=page.sort or "-at", limit=page.limit, offset=page.offset
     )
+    names = UserRepo(session).names({e.actor_user_id for e in result.items if e.actor_user_id})
     return PageOut[AccessEventOut](
-        items=[AccessEventOut.model_validate(e) for e in result.items],
+        items=[
+            AccessEventOut.model_validate(e).model_copy(
+                update={"actor_username": names.get(e.actor_user_id or "", (None,))[0]}
+            )
+            for e in result.items
+        ],
         total=result.total,
         limit=result.limit,
         offset=result.offset,

@@ -39,6 +39,13 @@ class JurisdictionRepo(Repository[Jurisdiction]):
 class OrganisationRepo(Repository[Organisation]):
     """Organisations, always filtered by what the actor may see."""
 
+    def by_ids(self, org_ids: set[str]) -> dict[str, Organisation]:
+        """``{id: organisation}`` for the given ids (one query; no scope filter)."""
+        if not org_ids:
+            return {}
+        stmt = select(Organisation).where(Organisation.id.in_(org_ids))
+        return {o.id: o for o in self.session.scalars(stmt)}
+
     model = Organisation
     SORTABLE: ClassVar[dict[str, Any]] = {
         "code": Organisation.code,
@@ -80,12 +87,13 @@ class OrganisationRepo(Repository[Organisation]):
                 )
             )
         if q:
-            like = f"%{q.lower()}%"
+            # a substring, not a pattern: ``%`` and ``_`` in ``q`` match themselves
+            low = q.lower()
             stmt = stmt.where(
                 or_(
-                    func.lower(Organisation.name_en).like(like),
-                    Organisation.name_zh.like(f"%{q}%"),
-                    func.lower(Organisation.code).like(like),
+                    func.lower(Organisation.name_en).contains(low, autoescape=True),
+                    Organisation.name_zh.contains(q, autoescape=True),
+                    func.lower(Organisation.code).contains(low, autoescape=True),
                 )
             )
         return self.paginate(stmt, limit=limit, offset=offset, sort=sort, sortable=self.SORTABLE)
@@ -139,6 +147,13 @@ class UserRepo(Repository[User]):
         """User with login name ``username``."""
         return self.session.scalar(select(User).where(User.username == username))
 
+    def names(self, user_ids: set[str]) -> dict[str, tuple[str, str]]:
+        """``{user id: (username, display name)}`` for the given ids (one query)."""
+        if not user_ids:
+            return {}
+        stmt = select(User.id, User.username, User.display_name).where(User.id.in_(user_ids))
+        return {uid: (username, name) for uid, username, name in self.session.execute(stmt)}
+
     def of_org(
         self, org_id: str, *, sort: str | None = "username", limit: int = 50, offset: int = 0
     ) -> Page[User]:
@@ -161,6 +176,14 @@ class CredentialRepo(Repository[ApiKey]):
         stmt = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())
         return list(self.session.scalars(stmt))
 
+    def revoke_keys_of(self, user_id: str, now: datetime) -> int:
+        """Revoke every unrevoked API key of a user; return how many."""
+        keys = [k for k in self.keys_of(user_id) if k.revoked_at is None]
+        for key in keys:
+            key.revoked_at = now
+        self.session.flush()
+        return len(keys)
+
     def is_revoked(self, jti: str) -> bool:
         """Whether the token ``jti`` was revoked."""
         return self.session.get(RevokedToken, jti) is not None
@@ -181,16 +204,26 @@ class CredentialRepo(Repository[ApiKey]):
         self.session.add(LoginAttempt(username=username, client_ip=client_ip, succeeded=succeeded))
         self.session.flush()
 
-    def recent_failures(self, username: str, client_ip: str, since: datetime) -> tuple[int, int]:
-        """Failed logins since ``since`` for this username, and from this address."""
+    def recent_failures(self, username: str, client_key: str, since: datetime) -> tuple[int, int]:
+        """Failed logins since ``since``: of this account from everywhere, and from this client.
+
+        Returns
+        -------
+        tuple of int
+            ``(account, account_from_client)``.
+        """
         base = (
             select(func.count())
             .select_from(LoginAttempt)
-            .where(LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))
+            .where(
+                LoginAttempt.username == username,
+                LoginAttempt.at >= since,
+                LoginAttempt.succeeded.is_(False),
+            )
         )
-        by_user = self.session.scalar(base.where(LoginAttempt.username == username)) or 0
-        by_ip = self.session.scalar(base.where(LoginAttempt.client_ip == client_ip)) or 0
-        return int(by_user), int(by_ip)
+        by_account = self.session.scalar(base) or 0
+        from_client = self.session.scalar(base.where(LoginAttempt.client_ip == client_key)) or 0
+        return int(by_account), int(from_client)
 
 
 class AccessEventRepo(Repository[AccessEvent]):

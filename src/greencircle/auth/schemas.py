@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from greencircle.auth.roles import OrgType, Role
+from greencircle.kit.text import SafeText
 
 T = TypeVar("T")
 
@@ -68,18 +69,18 @@ class OrganisationOut(Out):
 class OrganisationIn(In):
     code: str = Field(pattern=CODE_PATTERN)
     org_type: OrgType
-    name_en: str = Field(min_length=1, max_length=200)
-    name_zh: str = Field(min_length=1, max_length=200)
-    jurisdiction_code: str = Field(min_length=2, max_length=24)
-    sector: str | None = Field(default=None, max_length=40)
-    registration_no: str | None = Field(default=None, max_length=40)
+    name_en: SafeText = Field(min_length=1, max_length=200)
+    name_zh: SafeText = Field(min_length=1, max_length=200)
+    jurisdiction_code: SafeText = Field(min_length=2, max_length=24)
+    sector: SafeText | None = Field(default=None, max_length=40)
+    registration_no: SafeText | None = Field(default=None, max_length=40)
 
 
 class OrganisationPatch(In):
-    name_en: str | None = Field(default=None, min_length=1, max_length=200)
-    name_zh: str | None = Field(default=None, min_length=1, max_length=200)
-    sector: str | None = Field(default=None, max_length=40)
-    registration_no: str | None = Field(default=None, max_length=40)
+    name_en: SafeText | None = Field(default=None, min_length=1, max_length=200)
+    name_zh: SafeText | None = Field(default=None, min_length=1, max_length=200)
+    sector: SafeText | None = Field(default=None, max_length=40)
+    registration_no: SafeText | None = Field(default=None, max_length=40)
     is_active: bool | None = None
 
 
@@ -97,10 +98,10 @@ class FacilityOut(Out):
 
 class FacilityIn(In):
     code: str = Field(pattern=CODE_PATTERN)
-    name_en: str = Field(min_length=1, max_length=200)
-    name_zh: str = Field(min_length=1, max_length=200)
-    sector: str = Field(min_length=1, max_length=40)
-    jurisdiction_code: str = Field(min_length=2, max_length=24)
+    name_en: SafeText = Field(min_length=1, max_length=200)
+    name_zh: SafeText = Field(min_length=1, max_length=200)
+    sector: SafeText = Field(min_length=1, max_length=40)
+    jurisdiction_code: SafeText = Field(min_length=2, max_length=24)
     latitude_deg: float | None = Field(default=None, ge=-90, le=90)
     longitude_deg: float | None = Field(default=None, ge=-180, le=180)
 
@@ -119,7 +120,7 @@ class UserOut(Out):
 
 class UserIn(In):
     username: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}$")
-    display_name: str = Field(min_length=1, max_length=120)
+    display_name: SafeText = Field(min_length=1, max_length=120)
     password: str = Field(min_length=10, max_length=200)
     roles: list[Role] = Field(min_length=1)
     email: EmailStr | None = None
@@ -127,7 +128,7 @@ class UserIn(In):
 
 
 class UserPatch(In):
-    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    display_name: SafeText | None = Field(default=None, min_length=1, max_length=120)
     roles: list[Role] | None = Field(default=None, min_length=1)
     is_active: bool | None = None
     email: EmailStr | None = None
@@ -140,7 +141,7 @@ class PasswordChangeIn(In):
 
 
 class ApiKeyIn(In):
-    name: str = Field(min_length=1, max_length=80)
+    name: SafeText = Field(min_length=1, max_length=80)
     expires_in_days: int | None = Field(default=90, ge=1, le=3650)
 
 
@@ -162,6 +163,7 @@ class AccessEventOut(Out):
     id: str
     at: datetime
     actor_user_id: str | None
+    actor_username: str | None = Field(default=None, description="login name of the actor")
     actor_org_id: str | None
     action: str
     target_type: str

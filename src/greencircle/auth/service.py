@@ -148,26 +148,31 @@ class AuthService:
         self.window = timedelta(seconds=window_s)
 
     # -- password login -------------------------------------------------------------
-    def login(self, username: str, password: str, client_ip: str) -> tuple[IssuedToken, User]:
+    def login(self, username: str, password: str, client_key: str) -> tuple[IssuedToken, User]:
         """Check a password and issue a token, throttling repeated failures.
 
         The attempt is recorded in its own short transaction, committed even when the
         login fails (the request's own transaction is rolled back on errors).
 
+        Throttling is per account, never per address alone: many people share one address
+        behind a NAT or a reverse proxy, and one of them guessing must not lock out the
+        others. One client (``client_key``, the proxy-aware address from
+        :func:`greencircle.api.deps.client_address`) gets ``max_failures`` failures per
+        account and window; all clients together get four times as many per account.
+
         Raises
         ------
         RateLimited
-            ``login_throttled`` after ``max_failures`` failures within the window, for the
-            username or the client address (checked before the password, so a correct
-            password does not bypass the lock).
+            ``login_throttled`` when either limit is reached for this account (checked
+            before the password, so a correct password does not bypass the lock).
         Unauthorized
             ``invalid_credentials`` for an unknown user, wrong password or inactive user.
         """
         now = utcnow()
         with Session(bind=self.session.get_bind(), expire_on_commit=False) as own, own.begin():
             creds = CredentialRepo(own)
-            by_user, by_ip = creds.recent_failures(username, client_ip, now - self.window)
-            if by_user >= self.max_failures or by_ip >= self.max_failures * 4:
+            by_account, from_client = creds.recent_failures(username, client_key, now - self.window)
+            if from_client >= self.max_failures or by_account >= self.max_failures * 4:
                 raise RateLimited(
                     "too many failed logins; try again later",
                     code="login_throttled",
@@ -180,7 +185,7 @@ class AuthService:
             except (VerificationError, InvalidHashError):
                 ok = False
             ok = ok and user is not None and user.is_active and user.organisation.is_active
-            creds.record_login(username, client_ip, ok)
+            creds.record_login(username, client_key, ok)
             if ok and user is not None and _hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
         if not ok or user is None:
@@ -265,17 +270,42 @@ class AuthService:
         return row
 
     def change_password(self, actor: Actor, current: str, new: str) -> None:
-        """Change the actor's own password; tokens issued before are no longer accepted."""
+        """Change the actor's own password; older tokens and all API keys stop working."""
         user = self.users.require(actor.user_id)
         try:
             _hasher.verify(user.password_hash, current)
         except (VerificationError, InvalidHashError) as exc:
             raise Unauthorized("current password is wrong", code="invalid_credentials") from exc
-        check_password_policy(new)
-        user.password_hash = hash_password(new)
-        user.password_changed_at = utcnow()
-        user.token_epoch += 1
-        record_event(self.session, actor, "user.password_change", "user", user.id, actor.org_id)
+        revoked = set_password(self.session, user, new)
+        record_event(
+            self.session,
+            actor,
+            "user.password_change",
+            "user",
+            user.id,
+            actor.org_id,
+            {"api_keys_revoked": revoked},
+        )
+
+
+def set_password(session: Session, user: User, new: str) -> int:
+    """Set ``user``'s password and end every credential issued under the old one.
+
+    Tokens stop working through the token epoch; API keys are revoked, since a key made
+    by whoever knew the old password (the reason for a change is often that someone
+    else did) would otherwise outlive it.
+
+    Returns
+    -------
+    int
+        Number of API keys revoked.
+    """
+    check_password_policy(new)
+    now = utcnow()
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now
+    user.token_epoch += 1
+    return CredentialRepo(session).revoke_keys_of(user.id, now)
 
 
 def record_event(
@@ -352,10 +382,19 @@ class DirectoryService:
         actor.require(Perm.ORG_UPDATE)
         org = self.get_org(actor, org_id)
         require_org_manageable(actor, org)
-        if "is_active" in changes and not (actor.is_platform_admin or actor.is_regulator):
-            raise Forbidden(
-                "only regulators may (de)activate organisations", code="permission_denied"
-            )
+        if "is_active" in changes:
+            # Deactivating an organisation locks out all of its users at once (for a
+            # bureau: its four-eyes second approver too), so only platform administrators
+            # may do it, and never to their own organisation.
+            if not actor.is_platform_admin:
+                raise Forbidden(
+                    "only platform administrators may (de)activate organisations",
+                    code="permission_denied",
+                )
+            if org.id == actor.org_id:
+                raise Forbidden(
+                    "nobody may (de)activate their own organisation", code="own_organisation"
+                )
         for key, value in changes.items():
             setattr(org, key, value)
         record_event(
@@ -420,6 +459,11 @@ class DirectoryService:
         user = self.users.require(user_id)
         org = self.get_org(actor, user.organisation_id)
         require_org_manageable(actor, org)
+        if user.id == actor.user_id and {"is_active", "roles"} & changes.keys():
+            raise Forbidden(
+                "nobody may deactivate themselves or change their own roles",
+                code="own_account",
+            )
         if "roles" in changes:
             roles = [Role(r) for r in changes.pop("roles")]
             check_roles_fit(org, roles)
@@ -437,6 +481,40 @@ class DirectoryService:
             self.session, actor, "user.update", "user", user.id, org.id, {"fields": sorted(changes)}
         )
         return user
+
+    def reset_password(self, actor: Actor, user_id: str, new: str) -> User:
+        """Set another user's password (an administrator's reset).
+
+        The user's tokens and API keys stop working (:func:`set_password`). One's own
+        password is changed with the current one instead (:meth:`AuthService.change_password`).
+        """
+        actor.require(Perm.USER_MANAGE)
+        user = self.users.require(user_id)
+        org = self.get_org(actor, user.organisation_id)
+        require_org_manageable(actor, org)
+        if user.id == actor.user_id:
+            raise Forbidden("change your own password on your account page", code="own_account")
+        revoked = set_password(self.session, user, new)
+        record_event(
+            self.session,
+            actor,
+            "user.password_reset",
+            "user",
+            user.id,
+            org.id,
+            {"api_keys_revoked": revoked},
+        )
+        return user
+
+    def roles_grantable(self, actor: Actor, org: Organisation) -> list[Role]:
+        """Roles ``actor`` may give to users of ``org`` (fit for its type; the platform
+        administrator role only from a platform administrator)."""
+        return [
+            r
+            for r in Role
+            if OrgType(org.org_type) in ROLE_ORG_TYPES[r]
+            and (r != Role.PLATFORM_ADMIN or actor.is_platform_admin)
+        ]
 
     def create_facility(self, actor: Actor, org_id: str, data: dict[str, Any]) -> Facility:
         """Register a facility of ``org_id`` in a jurisdiction."""

@@ -232,6 +232,15 @@ FACILITY_PLACES_EXTRA = {
 }
 
 
+# Further users: (organisation code, username, display name, roles). Each regulator has a
+# second officer so that four-eyes steps (allocation plans, reserve issuance) can be
+# requested by one and approved by another, in the browser too.
+EXTRA_USERS: list[tuple[str, str, str, tuple[Role, ...]]] = [
+    ("CQ-EEB", "cq-eeb-2", "Chongqing EEB second approver", (Role.REGULATOR,)),
+    ("SC-EED", "sc-eed-2", "Sichuan DEE second approver", (Role.REGULATOR,)),
+]
+
+
 def username_for(code: str) -> str:
     """Demo login name of an organisation's first user (``CQ-POW-01`` → ``cq-pow-01``)."""
     return code.lower()
@@ -307,4 +316,20 @@ def load_demo(session: Session, progress: Callable[[str], None] | None = None) -
                 )
                 counts["facilities"] += 1
         session.flush()
+    for code, username, display_name, roles in EXTRA_USERS:
+        if session.scalar(select(User).where(User.username == username)) is None:
+            org = session.scalar(select(Organisation).where(Organisation.code == code))
+            assert org is not None, code
+            session.add(
+                User(
+                    username=username,
+                    display_name=display_name,
+                    password_hash=password_hash,
+                    organisation_id=org.id,
+                    locale="zh-CN",
+                    role_rows=[UserRole(role=r.value) for r in roles],
+                )
+            )
+            counts["users"] += 1
+    session.flush()
     return counts

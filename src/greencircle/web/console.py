@@ -15,22 +15,41 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import ValidationError
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from greencircle.api.deps import SESSION_COOKIE, AuthServiceDep, SessionDep
+from greencircle.api.deps import SESSION_COOKIE, AuthServiceDep, SessionDep, client_address
 from greencircle.audit.models import LogLeaf
 from greencircle.audit.service import AuditLog
 from greencircle.auth.models import Organisation
 from greencircle.auth.policy import Actor, org_scope_clause
-from greencircle.auth.repository import AccessEventRepo, CredentialRepo, JurisdictionRepo
+from greencircle.auth.repository import (
+    AccessEventRepo,
+    CredentialRepo,
+    JurisdictionRepo,
+    OrganisationRepo,
+    UserRepo,
+)
 from greencircle.auth.roles import OrgType, Perm
-from greencircle.auth.service import DirectoryService
-from greencircle.errors import Forbidden, LoginRequired, PlatformError, RateLimited, Unauthorized
+from greencircle.auth.schemas import UserIn
+from greencircle.auth.service import AuthService, DirectoryService
+from greencircle.errors import (
+    Forbidden,
+    Invalid,
+    LoginRequired,
+    NotFound,
+    PlatformError,
+    RateLimited,
+    Unauthorized,
+)
 from greencircle.kit import fmt
+from greencircle.kit.text import SafeText
 from greencircle.kit.timeutil import to_local
 from greencircle.web.i18n import LANGUAGES, negotiate, translate
 from greencircle.web.nav import nav_for
@@ -111,7 +130,10 @@ def render(
         return f"{request.url.path}?{urlencode(params)}"
 
     token = request.cookies.get(SESSION_COOKIE, "")
-    org = request.state.session.get(Organisation, actor.org_id) if actor else None
+    # Error pages for unexpected exceptions are rendered after the unit of work has ended
+    # (no session any more): they show no organisation rather than reopen the database.
+    session = getattr(request.state, "session", None)
+    org = session.get(Organisation, actor.org_id) if actor and session else None
     ctx = {
         "org_name": name(org) if org else "",
         "request": request,
@@ -171,9 +193,8 @@ def login_submit(
     password: Annotated[str, Form(max_length=200)],
 ) -> Response:
     """Check the password, set the session cookie and open the dashboard."""
-    ip = request.client.host if request.client else "unknown"
     try:
-        issued, user = service.login(username, password, ip)
+        issued, user = service.login(username, password, client_address(request))
     except RateLimited:
         return render(
             request, "login.html", error="login.throttled", logged_out=False, status_code=429
@@ -238,7 +259,7 @@ def organisations(
     request: Request,
     actor: ConsoleActor,
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[SafeText | None, Query(max_length=100)] = None,
     org_type: Annotated[OrgType | None, Query(alias="type")] = None,
     sort: Annotated[str, Query(max_length=40)] = "code",
     page: Annotated[int, Query(ge=1)] = 1,
@@ -333,7 +354,7 @@ def account_create_key(
     actor: ConsoleActor,
     service: AuthServiceDep,
     csrf: Annotated[str, Form(max_length=64)],
-    name: Annotated[str, Form(min_length=1, max_length=80)],
+    name: Annotated[SafeText, Form(min_length=1, max_length=80)],
 ) -> HTMLResponse:
     """Create an API key and show its secret once."""
     check_csrf(request, csrf)
@@ -356,6 +377,136 @@ def account_revoke_key(
     return RedirectResponse("/console/account", status_code=303)
 
 
+# -- users of my organisation -------------------------------------------------------------
+USER_DONE = ("created", "password_reset", "deactivated", "activated")
+#: Error codes the users page explains in words (others show the code).
+USER_ERRORS = (
+    "duplicate_username",
+    "weak_password",
+    "role_not_allowed",
+    "own_account",
+    "permission_denied",
+    "invalid_text",
+    "invalid_field",
+)
+USER_FIELDS = ("username", "display_name", "password", "roles")
+
+
+def _users_page(
+    request: Request,
+    actor: Actor,
+    session: Session,
+    *,
+    done: str | None = None,
+    error: PlatformError | None = None,
+    form: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    actor.require(Perm.USER_MANAGE)
+    directory = DirectoryService(session)
+    org = directory.get_org(actor, actor.org_id)
+    users = directory.users.of_org(org.id, limit=500).items
+    return render(
+        request,
+        "users.html",
+        actor=actor,
+        org=org,
+        users=users,
+        roles=directory.roles_grantable(actor, org),
+        done=done if done in USER_DONE else None,
+        error=error,
+        user_errors=USER_ERRORS,
+        form=form or {},
+        status_code=error.status_code if error else 200,
+    )
+
+
+@router.get("/console/users", response_class=HTMLResponse)
+def users_page(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    done: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """Users of my organisation: add, reset a password, (de)activate."""
+    return _users_page(request, actor, session, done=done)
+
+
+@router.post("/console/users", response_model=None)
+def users_create(
+    request: Request,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    username: Annotated[str, Form(max_length=64)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    roles: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Add a user to my organisation (roles fit for its type)."""
+    check_csrf(request, csrf)
+    form = {"username": username, "display_name": display_name, "roles": roles or []}
+    try:
+        body = _user_form(username, display_name, password, roles or [])
+        DirectoryService(session).create_user(
+            actor,
+            actor.org_id,
+            username=body.username,
+            display_name=body.display_name,
+            password=body.password,
+            roles=body.roles,
+            locale=page_lang(request),
+        )
+    except PlatformError as exc:
+        return _users_page(request, actor, session, error=exc, form=form)
+    return RedirectResponse("/console/users?done=created", status_code=303)
+
+
+def _user_form(username: str, display_name: str, password: str, roles: list[str]) -> UserIn:
+    """The console form as the API's :class:`UserIn`; field errors as ``invalid_field``."""
+    try:
+        return UserIn(username=username, display_name=display_name, password=password, roles=roles)
+    except ValidationError as exc:
+        fields = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")} & set(USER_FIELDS))
+        raise Invalid(fields, code="invalid_field") from exc
+
+
+@router.post("/console/users/{user_id}/password", response_model=None)
+def users_reset_password(
+    request: Request,
+    user_id: str,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Set a new password for a user of my organisation (not myself)."""
+    check_csrf(request, csrf)
+    try:
+        DirectoryService(session).reset_password(actor, user_id, password)
+    except PlatformError as exc:
+        return _users_page(request, actor, session, error=exc)
+    return RedirectResponse("/console/users?done=password_reset", status_code=303)
+
+
+@router.post("/console/users/{user_id}/active", response_model=None)
+def users_set_active(
+    request: Request,
+    user_id: str,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    active: Annotated[int, Form(ge=0, le=1)],
+) -> Response:
+    """Deactivate or reactivate a user of my organisation (never myself)."""
+    check_csrf(request, csrf)
+    try:
+        DirectoryService(session).update_user(actor, user_id, {"is_active": bool(active)})
+    except PlatformError as exc:
+        return _users_page(request, actor, session, error=exc)
+    done = "activated" if active else "deactivated"
+    return RedirectResponse(f"/console/users?done={done}", status_code=303)
+
+
 @router.get("/console/access-log", response_class=HTMLResponse)
 def access_log(
     request: Request,
@@ -367,11 +518,17 @@ def access_log(
     actor.require(Perm.ACCESS_LOG_READ)
     limit = 50
     result = AccessEventRepo(session).search(actor, limit=limit, offset=(page - 1) * limit)
+    users = UserRepo(session).names({e.actor_user_id for e in result.items if e.actor_user_id})
+    orgs = OrganisationRepo(session).by_ids(
+        {o for e in result.items for o in (e.actor_org_id, e.target_org_id) if o}
+    )
     return render(
         request,
         "access_log.html",
         actor=actor,
         result=result,
+        users=users,
+        orgs=orgs,
         page=page,
         pages=pages(result.total, limit),
     )
@@ -405,3 +562,45 @@ def console_error(request: Request, exc: Exception) -> Response:
         code=code,
         status=status,
     )
+
+
+def _optional_actor(request: Request) -> Actor | None:
+    """The console session's actor if there is a valid one (for pages outside any route)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    session = getattr(request.state, "session", None)
+    if not token or session is None:
+        return None
+    service = AuthService(session, request.app.state.codec)
+    try:
+        actor = service.actor_from_token(token)
+    except Unauthorized:
+        return None
+    request.state.actor = actor
+    return actor
+
+
+def install_console_not_found(app: FastAPI) -> None:
+    """Console URLs that match no route (or not with this method) get the console's page.
+
+    Wraps the app's handler for Starlette's ``HTTPException`` (install it after
+    :func:`greencircle.api.errors.install_error_handlers`): paths under ``/console`` get
+    the HTML error page, in the page language and with the menu when signed in; every
+    other path keeps the JSON answer.
+    """
+    previous = app.exception_handlers[StarletteHTTPException]
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        path = request.url.path
+        if isinstance(exc, StarletteHTTPException) and (
+            path == "/console" or path.startswith("/console/")
+        ):
+            err: PlatformError = NotFound(str(exc.detail), code="not_found")
+            if exc.status_code != 404:
+                err = PlatformError(str(exc.detail), code="method_not_allowed")
+            err.status_code = exc.status_code
+            _optional_actor(request)
+            return console_error(request, err)
+        answer = previous(request, exc)
+        return answer if isinstance(answer, Response) else await answer
+
+    app.add_exception_handler(StarletteHTTPException, handler)

@@ -7,8 +7,11 @@ Each language is a folder ``i18n/<lang>/`` of JSON files, one per domain (``core
 from __future__ import annotations
 
 import json
+import logging
 from functools import lru_cache
 from pathlib import Path
+
+log = logging.getLogger("greencircle.web")
 
 CATALOG_DIR = Path(__file__).parent / "i18n"
 LANGUAGES = ("zh-CN", "en")
@@ -30,13 +33,26 @@ def catalog(lang: str) -> dict[str, str]:
     return merged
 
 
+class _KeepMissing(dict[str, object]):
+    """Placeholder values; a placeholder without a value is left as ``{name}``."""
+
+    def __missing__(self, name: str) -> str:
+        return "{" + name + "}"
+
+
 def translate(lang: str, key: str, **values: object) -> str:
     """Look up ``key`` in ``lang``'s catalog and fill ``{placeholders}``.
 
-    A missing key raises ``KeyError``: an untranslated page is a bug, not a fallback.
+    A missing key renders as the key itself (and is logged): a page with one untranslated
+    label is still usable, while an exception here would turn the whole page into a 500.
+    Missing keys are a bug all the same; ``tests/web/test_catalog_keys.py`` finds every
+    literal key in templates and code and fails on any absent from a catalog.
     """
-    text = catalog(lang)[key]
-    return text.format(**values) if values else text
+    text = catalog(lang).get(key)
+    if text is None:
+        log.warning("message key %r missing from the %s catalog", key, lang)
+        return key
+    return text.format_map(_KeepMissing(values)) if values else text
 
 
 def negotiate(cookie: str | None, accept_language: str | None, user_locale: str | None) -> str:

@@ -29,6 +29,7 @@ NAV: list[NavItem] = [
     NavItem("/console/exchange/settlement", "nav.settlement", Perm.EXCHANGE_FX),
     NavItem("/console/energy", "nav.energy", Perm.ENERGY_READ),
     NavItem("/console/audit", "nav.audit_log"),
+    NavItem("/console/users", "nav.users", Perm.USER_MANAGE),
     NavItem("/console/access-log", "nav.access_log", Perm.ACCESS_LOG_READ),
     NavItem("/console/account", "nav.account"),
 ]
