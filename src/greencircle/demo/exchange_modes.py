@@ -14,9 +14,17 @@ Runs after the continuous trading week (:mod:`greencircle.demo.exchange`):
 * **Block agreement** (13:30): ``CQ-CEM-03`` proposes to sell 120,000 t at 38.00 to
   ``CQ-ALU-01``, which confirms at 13:40 (a block trade: not in the close).
 * **Pollutant-rights call auction** (09:30-15:00): ``CQ-EEB`` issues SO₂ discharge rights
-  (``CQ-PDR`` 2026, basin ``Yangtze-CQ``) to ``CQ-POW-01`` and ``CQ-CEM-01``; the exchange
-  operator opens a call auction (reference price CNY 4,000.00/t); two sellers and three
-  buyers enter orders; the operator clears at 15:05 at the volume-maximising price.
+  (``CQ-PDR`` 2026, basin ``Yangtze-CQ``) to ``CQ-POW-01`` (600,000 kg) and ``CQ-CEM-01``
+  (300,000 kg); the exchange operator opens a call auction (reference price CNY 4.00/kg,
+  i.e. CNY 4,000 per tonne); two sellers and three buyers enter orders; the operator clears
+  at 15:05 at the volume-maximising price: 400,000 kg (400 t) at CNY 4.00/kg, so the
+  seller receives CNY 1,600,000 before fees.
+
+Pollutant-discharge rights are held in kg (their instrument class's unit in
+``registry/data/instruments.toml``), so quantities are kg and prices CNY per kg. Paid SO₂
+discharge rights in Chinese pilot markets trade at thousands of CNY per tonne (order of
+magnitude, recall), hence CNY 4.00/kg; the earlier demo's "400 at CNY 4,000" was 400 kg at
+CNY 4,000 per kg (CNY 4 million per tonne), a thousand times too dear.
 
 Every command runs through the services with a fixed clock, so the same trades result
 whenever the demo is loaded; loading twice changes nothing (client references
@@ -59,15 +67,15 @@ AUCTION_BIDS: list[tuple[str, str, int]] = [
     ("sc-che-01", "37.50", 3_000),
     ("cq-cem-01", "36.50", 4_000),
 ]
-#: SO₂ rights issued before the call auction [t].
-PDR_HOLDERS: dict[str, int] = {"CQ-POW-01": 600, "CQ-CEM-01": 300}
-#: Call-auction orders ``(user, side, price, quantity)``.
+#: SO₂ rights issued before the call auction [kg] (the pollutant class's unit).
+PDR_HOLDERS: dict[str, int] = {"CQ-POW-01": 600_000, "CQ-CEM-01": 300_000}
+#: Call-auction orders ``(user, side, price [CNY/kg], quantity [kg])``.
 CALL_ORDERS: list[tuple[str, str, str, int]] = [
-    ("cq-pow-01", "sell", "3900.00", 400),
-    ("cq-cem-01", "sell", "4050.00", 200),
-    ("cq-ste-01", "buy", "4100.00", 250),
-    ("cq-alu-01", "buy", "4000.00", 200),
-    ("cq-ste-02", "buy", "3950.00", 150),
+    ("cq-pow-01", "sell", "3.90", 400_000),
+    ("cq-cem-01", "sell", "4.05", 200_000),
+    ("cq-ste-01", "buy", "4.10", 250_000),
+    ("cq-alu-01", "buy", "4.00", 200_000),
+    ("cq-ste-02", "buy", "3.95", 150_000),
 ]
 
 
@@ -125,7 +133,8 @@ def load_exchange_modes_demo(session: Session, signer: LogSigner) -> dict[str, i
             regulator,
             market=MARKET,
             instrument=CQEA,
-            title="CQEA 2025 government reserve sale / 2025年度配额政府预留拍卖",
+            title="2025年度配额政府预留拍卖",
+            titles={"zh-CN": "2025年度配额政府预留拍卖", "en": "CQEA 2025 government reserve sale"},
             opens_at=_at(9, 30),
             closes_at=_at(11, 0),
             pricing="uniform",
@@ -233,10 +242,11 @@ def load_exchange_modes_demo(session: Session, signer: LogSigner) -> dict[str, i
             kind="call",
             market=MARKET,
             instrument=PDR,
-            title="SO₂ discharge rights call auction / 二氧化硫排污权集合竞价",
+            title="二氧化硫排污权集合竞价",
+            titles={"zh-CN": "二氧化硫排污权集合竞价", "en": "SO₂ discharge rights call auction"},
             opens_at=_at(9, 30),
             closes_at=_at(15, 0),
-            reference_price="4000.00",
+            reference_price="4.00",
             client_ref=ref(),
         ),
         "call auction",

@@ -20,12 +20,14 @@ from sqlalchemy import func, or_, select
 
 from greencircle.api.deps import SessionDep
 from greencircle.auth.roles import Perm
-from greencircle.errors import Invalid
+from greencircle.errors import Invalid, NotFound
 from greencircle.exchange.fx import FxService
 from greencircle.exchange.models import ExTrade
+from greencircle.exchange.units import display_helpers, instrument_units
 from greencircle.kit.quantity import format_minor
+from greencircle.kit.timeutil import as_utc, to_local, utcnow
 from greencircle.registry.markets import default_catalog
-from greencircle.web.console import ConsoleActor, check_csrf, render
+from greencircle.web.console import ConsoleActor, check_csrf, page_lang, render
 
 __all__ = ["PAGE", "router"]
 
@@ -107,6 +109,7 @@ def settlement_page(
                     "id": t.id,
                     "instrument": t.instrument_code,
                     "quantity": int(t.quantity),
+                    "unit": instrument_units(t.instrument_code)["unit"],
                     "cost": _money(int(t.notional_minor) + int(t.buyer_fee_minor), cur),
                     "currency": cur,
                     "paid": _money(int(t.buyer_paid_minor or 0), str(t.buyer_currency)),
@@ -128,9 +131,40 @@ def settlement_page(
         statement=statement,
         fx_trades=fx_trades,
         rates=svc.rates(limit=10),
+        current=_current_rates(svc),
+        pending=svc.pending(actor) if Perm.EXCHANGE_FX in actor.perms else [],
+        band=svc.config.facts["band_pct"],
         can_record=Perm.EXCHANGE_FX in actor.perms,
-        done=done == "rate",
+        done=done if done in ("rate", "pending", "approved", "rejected") else None,
+        **display_helpers(page_lang(request)),
     )
+
+
+def _current_rates(svc: FxService) -> list[dict[str, Any]]:
+    """Per funding currency (against each market currency used): the latest active
+    snapshot, when it expires and whether it is valid now."""
+    now = utcnow()
+    quotes = sorted({m.currency.value for m in svc.catalog.markets.values()})
+    out: list[dict[str, Any]] = []
+    for base in sorted(svc.config.fx_provider):
+        for quote in quotes:
+            if base == quote:
+                continue
+            row = svc.latest(base, quote)
+            if row is None:
+                continue
+            until = as_utc(row.valid_until)
+            out.append(
+                {
+                    "base": base,
+                    "quote": quote,
+                    "rate": row.rate,
+                    "expires": to_local(until).strftime("%Y-%m-%d %H:%M"),
+                    "valid": as_utc(row.valid_from) <= now < until,
+                    "expired": until <= now,
+                }
+            )
+    return out
 
 
 @router.post(f"{PAGE}/rates")
@@ -145,6 +179,7 @@ def record_rate_form(
     valid_from: Annotated[str, Form(max_length=40)],
     valid_until: Annotated[str, Form(max_length=40)],
     quote: Annotated[str, Form(max_length=3)] = "CNY",
+    reason: Annotated[str, Form(max_length=400)] = "",
 ) -> RedirectResponse:
     """Record a rate snapshot (same call as ``POST /v1/exchange/fx/rates``).
 
@@ -158,7 +193,7 @@ def record_rate_form(
         raise Invalid(
             "validity times must be YYYY-MM-DDTHH:MM", code="exchange.fx_bad_validity"
         ) from None
-    FxService(session, request.app.state.log_signer).record_rate(
+    got = FxService(session, request.app.state.log_signer).record_rate(
         actor,
         base=base.strip().upper(),
         quote=quote.strip().upper(),
@@ -166,5 +201,29 @@ def record_rate_form(
         source=source.strip(),
         valid_from=start,
         valid_until=end,
+        reason=reason,
     )
-    return RedirectResponse(f"{PAGE}?done=rate", status_code=303)
+    done = "pending" if got["state"] == "pending" else "rate"
+    return RedirectResponse(f"{PAGE}?done={done}", status_code=303)
+
+
+@router.post(PAGE + "/rates/{rate_id}/{decision}")
+def decide_rate_form(
+    request: Request,
+    rate_id: str,
+    decision: str,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=400)] = "",
+) -> RedirectResponse:
+    """A second user of the bank approves or rejects a pending rate, with a reason (same
+    call as ``POST /v1/exchange/fx/rates/{id}/approve`` and ``/reject``)."""
+    check_csrf(request, csrf)
+    if decision not in ("approve", "reject"):
+        raise NotFound(f"no action {decision!r}", code="exchange.unknown_action")
+    FxService(session, request.app.state.log_signer).decide(
+        actor, rate_id, approve=decision == "approve", reason=reason
+    )
+    done = "approved" if decision == "approve" else "rejected"
+    return RedirectResponse(f"{PAGE}?done={done}", status_code=303)
