@@ -38,7 +38,7 @@ from greencircle.auth.roles import Perm
 from greencircle.errors import Conflict, Forbidden, Invalid, NotFound
 from greencircle.exchange.models import ExFxRate, ExTrade
 from greencircle.exchange.rules import load_rules
-from greencircle.kit.timeutil import utcnow
+from greencircle.kit.timeutil import as_utc, utcnow
 from greencircle.registry.markets import default_catalog
 
 __all__ = [
@@ -241,6 +241,8 @@ class FxService:
             raise FxError("validity times need a time zone", code="exchange.fx_bad_validity")
         if valid_until <= valid_from:
             raise FxError("valid_until must be after valid_from", code="exchange.fx_bad_validity")
+        # stored in UTC: the console records China-time inputs, and SQLite compares text
+        valid_from, valid_until = as_utc(valid_from), as_utc(valid_until)
         if status not in ("confirmed", "recall", "estimate"):
             raise FxError(
                 f"status {status!r} is not one of confirmed, recall, estimate",
@@ -259,7 +261,7 @@ class FxService:
             source=source,
             source_ref=source_ref,
             status=status,
-            observed_at=observed_at or utcnow(),
+            observed_at=as_utc(observed_at) if observed_at else utcnow(),
             valid_from=valid_from,
             valid_until=valid_until,
             recorded_by_user_id=actor.user_id,
