@@ -838,7 +838,8 @@ class ExchangeService(ClearingHost):
             raise Invalid(f"sort must be one of {list(ORDER_SORTS)}", code="exchange.bad_sort")
         column, descending = ORDER_SORTS[sort]
         key = getattr(ExOrder, column)
-        order_by = [key.desc() if descending else key.asc(), ExOrder.priority_seq.desc()]
+        first = key.desc() if descending else key.asc()
+        order_by = [first.nulls_last(), ExOrder.priority_seq.desc()]
         rows, total = page(self.session, ExOrder, conds, order_by, limit, offset)
         return [self.order_view(r) for r in rows], total
 
