@@ -84,15 +84,15 @@ def test_kazakh_enterprise_buys_itmos_in_kzt_from_the_console(server: str, page:
     page.goto(f"{server}/console/exchange/SCO/SCO-ITMO:2025:ITMO-CQ-FOR-0001")
     expect(page.get_by_test_id("session-status")).to_be_visible()
     form = page.get_by_test_id("order-form")
-    # the enterprise holds KZT only: the form preselects it
-    expect(form.get_by_label("支付币种")).to_have_value("KZT")
-    form.get_by_label("买卖方向").select_option("buy")
-    form.get_by_label("价格（CNY/tCO₂e）").fill("61.00")
-    form.get_by_label("数量（tCO₂e）").fill("10")
+    # the user's own language (English); the enterprise holds KZT only: preselected
+    expect(form.get_by_label("Pay in")).to_have_value("KZT")
+    form.get_by_label("Side").select_option("buy")
+    form.get_by_label("Price (CNY/tCO₂e)").fill("61.00")
+    form.get_by_label("Quantity (tCO₂e)").fill("10")
     page.get_by_test_id("order-submit").click()
     result = page.get_by_test_id("order-result")
     expect(result).to_have_attribute("data-code", "filled")
-    page.get_by_test_id("exchange-tabs").get_by_role("link", name="历史委托").click()
+    page.get_by_test_id("exchange-tabs").get_by_role("link", name="Order history").click()
     row = page.get_by_test_id("order-history").locator("tbody tr").first
     expect(row).to_have_attribute("data-status", "filled")
     expect(row).to_contain_text("KZT")

@@ -11,6 +11,7 @@ and ``/v1/exchange/fx/rates``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -24,7 +25,7 @@ from greencircle.errors import Invalid, NotFound
 from greencircle.exchange.fx import FxService
 from greencircle.exchange.models import ExTrade
 from greencircle.exchange.units import display_helpers, instrument_units
-from greencircle.kit.quantity import format_minor
+from greencircle.kit import fmt
 from greencircle.kit.timeutil import as_utc, to_local, utcnow
 from greencircle.registry.markets import default_catalog
 from greencircle.web.console import ConsoleActor, check_csrf, page_lang, render
@@ -36,8 +37,13 @@ router = APIRouter(include_in_schema=False)
 PAGE = "/console/exchange/settlement"
 
 
-def _money(amount: int, currency: str) -> str:
-    return format_minor(amount, default_catalog().currency(currency).scale)
+def _money_in(lang: str) -> Callable[[int, str], str]:
+    """Money [minor units] of a currency as people read it in ``lang`` (kit/fmt.py)."""
+
+    def money(amount: int, currency: str) -> str:
+        return fmt.minor(amount, default_catalog().currency(currency).scale, lang)
+
+    return money
 
 
 def _default_day(svc: FxService, org_id: str | None) -> str | None:
@@ -61,6 +67,7 @@ def settlement_page(
     if Perm.EXCHANGE_FX not in actor.perms:
         actor.require(Perm.EXCHANGE_READ)
     svc = FxService(session, request.app.state.log_signer)
+    _money = _money_in(page_lang(request))
     banker = Perm.EXCHANGE_FX in actor.perms or Perm.EXCHANGE_OPERATE in actor.perms
     day = (
         trade_date.isoformat()
