@@ -156,6 +156,7 @@ def test_console_pending_rate_and_second_user_approval(xapi: Api) -> None:
     assert 'data-testid="current-rates"' in page.text
     assert re.search(r'data-pair="KZT/CNY" data-valid="true"', page.text)
     assert "valid until" in page.text
+    assert "Western Settlement Bank · CNY" in page.text  # the bank's name, page language
     form = {
         "csrf": csrf_of(page.text),
         "base": "KZT",
@@ -174,6 +175,7 @@ def test_console_pending_rate_and_second_user_approval(xapi: Api) -> None:
     console_login(xapi, SECOND_BANKER, "zh-CN")
     page = xapi.client.get(page_url)
     assert f'data-testid="approve-{rid.group(1)}"' in page.text
+    assert "西部结算银行 · CNY" in page.text
     r = xapi.client.post(
         f"{page_url}/rates/{rid.group(1)}/approve",
         data={"csrf": csrf_of(page.text), "reason": "核对无误"},

@@ -255,6 +255,9 @@ def orders_page(
     )
     for o in _with_time(rows, "created_at"):
         o["href"] = book_href(o["market"], o["instrument"])
+        o["mode_label"] = (
+            translate(lang, f"exchange.mode.{o['mode']}") if o["mode"] in MODES else o["mode"]
+        )
     traded = svc.session.scalars(
         select(ExOrder.instrument_code)
         .where(ExOrder.org_id == actor.org_id)
@@ -276,7 +279,6 @@ def orders_page(
         statuses=labels(lang, "exchange.state.", ORDER_STATES),
         sorts=labels(lang, "exchange.sort.", tuple(ORDER_SORTS)),
         reasons=REASONS,
-        modes=MODES,
         **display_helpers(lang),
     )
 

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, or_, select
 
 from greencircle.api.deps import SessionDep
+from greencircle.auth.models import Organisation
 from greencircle.auth.roles import Perm
 from greencircle.errors import Invalid, NotFound
 from greencircle.exchange.fx import FxService
@@ -29,12 +30,15 @@ from greencircle.kit import fmt
 from greencircle.kit.timeutil import as_utc, to_local, utcnow
 from greencircle.registry.markets import default_catalog
 from greencircle.web.console import ConsoleActor, check_csrf, page_lang, render
+from greencircle.web.i18n import translate
 
 __all__ = ["PAGE", "router"]
 
 router = APIRouter(include_in_schema=False)
 
 PAGE = "/console/exchange/settlement"
+#: Outcomes of the rate forms shown after the redirect.
+DONE = ("rate", "pending", "approved", "rejected")
 
 
 def _money_in(lang: str) -> Callable[[int, str], str]:
@@ -67,7 +71,8 @@ def settlement_page(
     if Perm.EXCHANGE_FX not in actor.perms:
         actor.require(Perm.EXCHANGE_READ)
     svc = FxService(session, request.app.state.log_signer)
-    _money = _money_in(page_lang(request))
+    lang = page_lang(request)
+    _money = _money_in(lang)
     banker = Perm.EXCHANGE_FX in actor.perms or Perm.EXCHANGE_OPERATE in actor.perms
     day = (
         trade_date.isoformat()
@@ -79,8 +84,19 @@ def settlement_page(
     fx_trades: list[dict[str, Any]] = []
     if day and banker:
         report = svc.settlement_report(actor, day, netted=netted)
+        names = {
+            str(o.code): o
+            for o in session.scalars(
+                select(Organisation).where(
+                    Organisation.code.in_([g["settlement_bank"] for g in report["groups"]])
+                )
+            )
+        }
         for g in report["groups"]:
             cur = g["currency"]
+            bank = names.get(g["settlement_bank"])
+            # the bank's name in the page's language in the heading (its code stays below)
+            g["bank_org"] = bank
             g["gross_text"] = _money(g["gross_total_minor"], cur)
             g["netted_text"] = _money(g.get("netted_total_minor", 0), cur)
             for p in g["participants"]:
@@ -137,13 +153,19 @@ def settlement_page(
         report=report,
         statement=statement,
         fx_trades=fx_trades,
-        rates=svc.rates(limit=10),
+        rates=[
+            r | {"state_label": translate(lang, f"settlement.state.{r['state']}")}
+            for r in svc.rates(limit=10)
+        ],
         current=_current_rates(svc),
         pending=svc.pending(actor) if Perm.EXCHANGE_FX in actor.perms else [],
         band=svc.config.facts["band_pct"],
+        band_status=translate(lang, f"settlement.fact.{svc.config.facts['band_pct']['status']}"),
+        decisions=[(d, translate(lang, f"settlement.{d}")) for d in ("approve", "reject")],
+        done_text=translate(lang, f"settlement.done.{done}") if done in DONE else "",
         can_record=Perm.EXCHANGE_FX in actor.perms,
-        done=done if done in ("rate", "pending", "approved", "rejected") else None,
-        **display_helpers(page_lang(request)),
+        done=done if done in DONE else None,
+        **display_helpers(lang),
     )
 
 
