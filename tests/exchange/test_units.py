@@ -117,6 +117,10 @@ def test_each_instrument_class_shows_its_own_unit(xapi: Api, cls: str) -> None:
     assert r.status_code in (200, 201), r.text
     order = r.json()["order"]
     assert (order["unit"], order["price_unit"]) == (unit, f"CNY/{unit}")
+    book = f"/v1/exchange/markets/CN-CQ/instruments/{short}"
+    for part in ("depth", "ohlc"):
+        got = xapi.get(f"{book}/{part}").json()
+        assert (got["unit"], got["price_unit"]) == (unit, f"CNY/{unit}"), part
     for lang in ("en", "zh-CN"):
         console_login(xapi, "cq-cem-01", lang)
         page = xapi.client.get(f"/console/exchange/CN-CQ/{short}")

@@ -890,6 +890,7 @@ class ExchangeService(ClearingHost):
         return {
             "market": st.market,
             "instrument": st.instrument,
+            **instrument_units(st.instrument),
             "version": st.version,
             "bids": [
                 {"price": fmt(lv.price_ticks), "quantity": lv.quantity, "orders": lv.orders}
@@ -954,6 +955,7 @@ class ExchangeService(ClearingHost):
         return {
             "market": market,
             "instrument": ctx.inst.code,
+            **instrument_units(ctx.inst.code),
             "interval": "1d",
             "previous_close": fmt(prev) if prev is not None else None,
             "bars": [
