@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import tomllib
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 from sqlalchemy import func, select
 
+import greencircle.registry
 from greencircle.demo.crossborder import load_crossborder_demo
 from greencircle.demo.exchange import load_exchange_demo
-from greencircle.demo.exchange_modes import CALL_ORDERS, load_exchange_modes_demo
+from greencircle.demo.exchange_modes import call_orders, load_exchange_modes_demo
 from greencircle.demo.mrv import load_mrv_demo
 from greencircle.demo.registry import load_registry_demo
 from greencircle.exchange.fx import FxService
@@ -23,6 +26,7 @@ from greencircle.storage.engine import make_engine, make_session_factory, unit_o
 
 from .ex_support import SIGNER, org_id
 
+INSTRUMENTS = Path(greencircle.registry.__file__).parent / "data" / "instruments.toml"
 TRADES = [
     ("2026-07-01", 3800, 2000),
     ("2026-07-01", 3800, 1000),
@@ -129,6 +133,9 @@ def _naive_call(orders: list[tuple[str, str, str, int]]) -> tuple[Fraction, int]
 
 
 def test_exchange_modes_demo_runs_auction_listed_block_and_call(databases) -> None:
+    # units of the pollutant class (registry/data/instruments.toml, read here) per tonne
+    unit = tomllib.loads(INSTRUMENTS.read_text(encoding="utf-8"))["classes"]["pollutant"]["unit"]
+    per = {"t": 1, "kg": 1000}[unit]
     engine = make_engine(databases.new("sqlite", "demo"))
     factory = make_session_factory(engine)
     try:
@@ -153,30 +160,30 @@ def test_exchange_modes_demo_runs_auction_listed_block_and_call(databases) -> No
             ).all()
             got = [(m, int(p), int(q), bool(c)) for m, p, q, c in rows]
             # hand-computed: uniform price 37.50 for 8,000 + 6,000 + 5,000 + 1,000 t;
-            # call auction (SO2 rights, in kg): max volume 400,000 kg at CNY 4.00/kg (least
-            # imbalance among 3.90-4.00), i.e. 400 t at CNY 4,000/t
+            # call auction (SO2 rights): max volume 400 t at CNY 4,000/t (least imbalance
+            # among 3,900-4,000), in the pollutant class's unit (t, or kg: x 1,000)
             assert got == [
                 ("auction", 3750, 8000, False),
                 ("auction", 3750, 6000, False),
                 ("auction", 3750, 5000, False),
                 ("auction", 3750, 1000, False),
                 ("block", 3800, 120_000, False),
-                ("call", 400, 250_000, True),
-                ("call", 400, 150_000, True),
+                ("call", 400_000 // per, 250 * per, True),
+                ("call", 400_000 // per, 150 * per, True),
                 ("listed", 3920, 300, True),
             ]
             assert verify_ledger(s) == []
             # The seller's proceeds: 400 t at a plausible CNY 4,000 per tonne = CNY 1.6 M,
             # from a naive call-auction clearing of the demo orders (maximum volume, then
             # least imbalance), in exact fractions.
-            price, volume = _naive_call(CALL_ORDERS)
-            assert (price, volume) == (Fraction(4), 400_000)
+            price, volume = _naive_call(call_orders())
+            assert (price, volume) == (Fraction(4000, per), 400 * per)
             call = s.scalars(
                 select(ExTrade).where(ExTrade.mode == "call", ExTrade.trade_date == "2026-07-08")
             ).all()
             notional_fen = sum(int(t.notional_minor) for t in call)
             assert notional_fen == price * volume * 100 == 160_000_000
-            per_tonne = Fraction(notional_fen, 100) / (Fraction(volume) / 1000)
-            assert per_tonne == 4_000
+            cny_per_tonne = Fraction(notional_fen, 100) / (Fraction(volume) / per)
+            assert cny_per_tonne == 4_000
     finally:
         engine.dispose()

@@ -29,6 +29,7 @@ from greencircle.exchange.marketdata import vwap_ticks
 from greencircle.exchange.models import ExOrder, ExTrade
 from greencircle.exchange.service import ORDER_SORTS, ExchangeService, OrderAck
 from greencircle.exchange.units import (
+    class_units_text,
     display_helpers,
     instrument_units,
     market_currency,
@@ -220,6 +221,7 @@ def overview(request: Request, actor: ConsoleActor, svc: ExchangeDep) -> HTMLRes
         actor=actor,
         instruments=_instruments(svc),
         can_trade=can_trade(actor),
+        class_units=class_units_text(page_lang(request)),
         **display_helpers(page_lang(request)),
     )
 

@@ -18,6 +18,7 @@ from greencircle.kit import fmt
 from greencircle.registry.markets import default_catalog
 
 __all__ = [
+    "class_units_text",
     "display_helpers",
     "instrument_units",
     "market_currency",
@@ -68,6 +69,16 @@ def price_text(value: Decimal | str | None, currency: str, unit: str, lang: str)
         return "–"
     number = fmt.number(value, lang, places=PRICE_PLACES, min_places=PRICE_PLACES)
     return f"{number} {currency}/{fmt.unit_label(unit)}"
+
+
+def class_units_text(lang: str) -> str:
+    """Every instrument class with its unit label, in ``lang``: ``"碳排放配额 tCO₂e；…"``
+    (from the registry catalog: the note on the exchange overview)."""
+    sep = "；" if lang == "zh-CN" else "; "
+    return sep.join(
+        f"{c.name_zh if lang == 'zh-CN' else c.name_en} {fmt.unit_label(c.unit)}"
+        for c in default_catalog().classes.values()
+    )
 
 
 def display_helpers(lang: str) -> dict[str, Any]:
