@@ -1,6 +1,8 @@
 """End to end: ``greencircle demo load`` (with the exchange demo), a real server, and
 Chromium: a trader opens the Chongqing allowance book, sees the candlestick chart, places a
-limit order through the form, finds it in "my orders" and cancels it."""
+limit order through the form, finds it in "my orders" and cancels it; the Kazakh
+enterprise buys ITMOs paying in KZT on whatever day the test runs (not the demo's July
+2026 day), and finds the order in its order history."""
 
 from __future__ import annotations
 
@@ -47,8 +49,8 @@ def test_trader_places_and_cancels_a_limit_order(server: str, page: Page) -> Non
     form = page.get_by_test_id("order-form")
     form.get_by_label("买卖方向").select_option("buy")
     form.get_by_label("委托类型").select_option("limit")
-    form.get_by_label("价格（元/吨）").fill("38.95")
-    form.get_by_label("数量（吨）").fill("12")
+    form.get_by_label("价格（CNY/tCO₂e）").fill("38.95")
+    form.get_by_label("数量（tCO₂e）").fill("12")
     page.get_by_test_id("order-submit").click()
     result = page.get_by_test_id("order-result")
     expect(result).to_have_attribute("data-code", "resting")
@@ -58,7 +60,7 @@ def test_trader_places_and_cancels_a_limit_order(server: str, page: Page) -> Non
     expect(row).to_have_attribute("data-status", "open")
     expect(page.get_by_test_id("depth-bids")).to_contain_text("38.95")
 
-    row.get_by_role("button", name="撤销委托：买入 12 吨").click()
+    row.get_by_role("button", name="撤销委托：买入 12 tCO₂e").click()
     expect(page.get_by_test_id("order-result")).to_have_attribute("data-code", "cancelled")
     row = page.get_by_test_id("my-orders").locator("tbody tr", has_text="38.95")
     expect(row).to_have_attribute("data-status", "cancelled")
@@ -71,3 +73,27 @@ def test_trader_places_and_cancels_a_limit_order(server: str, page: Page) -> Non
             path=os.path.join(os.environ["GREENCIRCLE_SCREENSHOTS"], "exchange-zh.png"),
             full_page=True,
         )
+
+
+def test_kazakh_enterprise_buys_itmos_in_kzt_from_the_console(server: str, page: Page) -> None:
+    page.goto(f"{server}/console/login")
+    page.get_by_label("用户名").fill("kz-ent-01")
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(f"{server}/console")
+    page.goto(f"{server}/console/exchange/SCO/SCO-ITMO:2025:ITMO-CQ-FOR-0001")
+    expect(page.get_by_test_id("session-status")).to_be_visible()
+    form = page.get_by_test_id("order-form")
+    # the user's own language (English); the enterprise holds KZT only: preselected
+    expect(form.get_by_label("Pay in")).to_have_value("KZT")
+    form.get_by_label("Side").select_option("buy")
+    form.get_by_label("Price (CNY/tCO₂e)").fill("61.00")
+    form.get_by_label("Quantity (tCO₂e)").fill("10")
+    page.get_by_test_id("order-submit").click()
+    result = page.get_by_test_id("order-result")
+    expect(result).to_have_attribute("data-code", "filled")
+    page.get_by_test_id("exchange-tabs").get_by_role("link", name="Order history").click()
+    row = page.get_by_test_id("order-history").locator("tbody tr").first
+    expect(row).to_have_attribute("data-status", "filled")
+    expect(row).to_contain_text("KZT")
+    expect(row).to_contain_text("10 tCO₂e")

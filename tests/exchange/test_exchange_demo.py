@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import math
+import tomllib
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 from sqlalchemy import func, select
 
+import greencircle.registry
 from greencircle.demo.crossborder import load_crossborder_demo
 from greencircle.demo.exchange import load_exchange_demo
-from greencircle.demo.exchange_modes import load_exchange_modes_demo
+from greencircle.demo.exchange_modes import call_orders, load_exchange_modes_demo
 from greencircle.demo.mrv import load_mrv_demo
 from greencircle.demo.registry import load_registry_demo
+from greencircle.exchange.fx import FxService
 from greencircle.exchange.models import ExFxRate, ExOrder, ExTrade
 from greencircle.exchange.service import BookRegistry, ExchangeService
+from greencircle.kit.timeutil import utcnow
 from greencircle.registry.integrity import verify_ledger
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
 
 from .ex_support import SIGNER, org_id
 
+INSTRUMENTS = Path(greencircle.registry.__file__).parent / "data" / "instruments.toml"
 TRADES = [
     ("2026-07-01", 3800, 2000),
     ("2026-07-01", 3800, 1000),
@@ -86,9 +93,15 @@ def test_crossborder_demo_settles_a_kzt_buyer_with_a_pvp_leg(databases) -> None:
                 load(s, SIGNER)
         with unit_of_work(factory) as s:
             counts = load_crossborder_demo(s, SIGNER)
-        assert counts == {"crossborder_orders": 3, "crossborder_trades": 2}
+        # + a current rate for each of the 4 funding currencies (KZT, UZS, RUB, USD)
+        assert counts == {"crossborder_orders": 3, "crossborder_trades": 2, "fx_rates_recorded": 4}
         with unit_of_work(factory) as s:
             assert set(load_crossborder_demo(s, SIGNER).values()) == {0}
+            # the demo keeps a rate valid now and for the refresh horizon, on any day
+            now = utcnow()
+            current = FxService(s, SIGNER).current("KZT", "CNY", now + timedelta(days=6))
+            assert current is not None and current.state == "active"
+            assert current.rate == "0.0139"
             kz = org_id(s, "KZ-ENT-01")
             trades = s.scalars(select(ExTrade).where(ExTrade.buyer_org_id == kz)).all()
             assert [(int(t.price_ticks), int(t.quantity)) for t in trades] == [
@@ -106,7 +119,23 @@ def test_crossborder_demo_settles_a_kzt_buyer_with_a_pvp_leg(databases) -> None:
         engine.dispose()
 
 
+def _naive_call(orders: list[tuple[str, str, str, int]]) -> tuple[Fraction, int]:
+    """Clearing price and volume of a call auction by brute force over the order prices."""
+    best: tuple[int, int, Fraction] | None = None
+    for cand in sorted({Fraction(Decimal(p)) for _u, _s, p, _q in orders}):
+        demand = sum(q for _u, s, p, q in orders if s == "buy" and Fraction(Decimal(p)) >= cand)
+        supply = sum(q for _u, s, p, q in orders if s == "sell" and Fraction(Decimal(p)) <= cand)
+        key = (min(demand, supply), -abs(demand - supply), cand)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    assert best is not None
+    return best[2], best[0]
+
+
 def test_exchange_modes_demo_runs_auction_listed_block_and_call(databases) -> None:
+    # units of the pollutant class (registry/data/instruments.toml, read here) per tonne
+    unit = tomllib.loads(INSTRUMENTS.read_text(encoding="utf-8"))["classes"]["pollutant"]["unit"]
+    per = {"t": 1, "kg": 1000}[unit]
     engine = make_engine(databases.new("sqlite", "demo"))
     factory = make_session_factory(engine)
     try:
@@ -131,17 +160,30 @@ def test_exchange_modes_demo_runs_auction_listed_block_and_call(databases) -> No
             ).all()
             got = [(m, int(p), int(q), bool(c)) for m, p, q, c in rows]
             # hand-computed: uniform price 37.50 for 8,000 + 6,000 + 5,000 + 1,000 t;
-            # call auction max volume 400 t at 4,000.00 (least imbalance among 3,900-4,000)
+            # call auction (SO2 rights): max volume 400 t at CNY 4,000/t (least imbalance
+            # among 3,900-4,000), in the pollutant class's unit (t, or kg: x 1,000)
             assert got == [
                 ("auction", 3750, 8000, False),
                 ("auction", 3750, 6000, False),
                 ("auction", 3750, 5000, False),
                 ("auction", 3750, 1000, False),
                 ("block", 3800, 120_000, False),
-                ("call", 400_000, 250, True),
-                ("call", 400_000, 150, True),
+                ("call", 400_000 // per, 250 * per, True),
+                ("call", 400_000 // per, 150 * per, True),
                 ("listed", 3920, 300, True),
             ]
             assert verify_ledger(s) == []
+            # The seller's proceeds: 400 t at a plausible CNY 4,000 per tonne = CNY 1.6 M,
+            # from a naive call-auction clearing of the demo orders (maximum volume, then
+            # least imbalance), in exact fractions.
+            price, volume = _naive_call(call_orders())
+            assert (price, volume) == (Fraction(4000, per), 400 * per)
+            call = s.scalars(
+                select(ExTrade).where(ExTrade.mode == "call", ExTrade.trade_date == "2026-07-08")
+            ).all()
+            notional_fen = sum(int(t.notional_minor) for t in call)
+            assert notional_fen == price * volume * 100 == 160_000_000
+            cny_per_tonne = Fraction(notional_fen, 100) / (Fraction(volume) / per)
+            assert cny_per_tonne == 4_000
     finally:
         engine.dispose()

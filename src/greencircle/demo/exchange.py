@@ -26,6 +26,7 @@ from greencircle.audit.keys import LogSigner
 from greencircle.auth.models import Organisation, User
 from greencircle.auth.policy import Actor
 from greencircle.auth.service import actor_for_user
+from greencircle.exchange.hours import relax_for_demo
 from greencircle.exchange.models import ExOrder
 from greencircle.exchange.service import BookRegistry, ExchangeService
 from greencircle.registry.models import RegAllocationPlan
@@ -125,10 +126,15 @@ def _open_at(day: str, n: int) -> datetime:
 def load_exchange_demo(session: Session, signer: LogSigner) -> dict[str, int]:
     """Enter the demo's orders (the caller commits). Idempotent.
 
-    Needs the registry demo (units and cash). Returns counts of what was added; raises
+    Marks the database as the demo's (trading hours relaxed, see
+    :mod:`greencircle.exchange.hours`). Needs the registry demo (units and cash). Returns
+    counts of what was added; raises
     ``RuntimeError`` if a demo order is rejected (the demo data no longer fit the rules).
     """
     counts = {"exchange_deposits": 0, "exchange_orders": 0, "exchange_trades": 0}
+    # `make demo` is for trying: its database accepts orders at any hour (the page says
+    # "hours relaxed (demo)"); GREENCIRCLE_EXCHANGE_ENFORCE_HOURS=true enforces them again.
+    relax_for_demo(session)
     done = session.scalar(
         select(ExOrder.id).where(ExOrder.client_order_id.like(f"{PREFIX}%")).limit(1)
     )

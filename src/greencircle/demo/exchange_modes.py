@@ -14,9 +14,18 @@ Runs after the continuous trading week (:mod:`greencircle.demo.exchange`):
 * **Block agreement** (13:30): ``CQ-CEM-03`` proposes to sell 120,000 t at 38.00 to
   ``CQ-ALU-01``, which confirms at 13:40 (a block trade: not in the close).
 * **Pollutant-rights call auction** (09:30-15:00): ``CQ-EEB`` issues SO₂ discharge rights
-  (``CQ-PDR`` 2026, basin ``Yangtze-CQ``) to ``CQ-POW-01`` and ``CQ-CEM-01``; the exchange
-  operator opens a call auction (reference price CNY 4,000.00/t); two sellers and three
-  buyers enter orders; the operator clears at 15:05 at the volume-maximising price.
+  (``CQ-PDR`` 2026, basin ``Yangtze-CQ``) to ``CQ-POW-01`` (600 t) and ``CQ-CEM-01``
+  (300 t); the exchange operator opens a call auction (reference price CNY 4,000 per t);
+  two sellers and three buyers enter orders; the operator clears at 15:05 at the
+  volume-maximising price: 400 t at CNY 4,000/t, so the seller receives CNY 1,600,000
+  before fees (paid SO₂ discharge rights in Chinese pilot markets trade at thousands of CNY
+  per tonne, order of magnitude, recall).
+
+The call auction is written in tonnes and CNY per tonne and converted to the unit of the
+pollutant class (``registry/data/instruments.toml``, the one source of the unit) when
+loaded: ``t`` gives 400 at CNY 4,000.00, ``kg`` gives 400,000 at CNY 4.00, the same
+CNY 1.6 M either way. (The earlier demo entered "400 at 4,000" whatever the unit: with the
+class in kg that was 400 kg at CNY 4,000 per kg, CNY 4 million per tonne.)
 
 Every command runs through the services with a fixed clock, so the same trades result
 whenever the demo is loaded; loading twice changes nothing (client references
@@ -26,6 +35,7 @@ whenever the demo is loaded; loading twice changes nothing (client references
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,9 +51,17 @@ from greencircle.exchange.auctions import AuctionService
 from greencircle.exchange.models import ExOrder, ExTrade
 from greencircle.exchange.service import BookRegistry, OrderAck
 from greencircle.exchange.surveillance import SurveillanceService
+from greencircle.exchange.units import unit_of
 from greencircle.registry.service import RegistryService
 
-__all__ = ["AUCTION_BIDS", "CALL_ORDERS", "load_exchange_modes_demo", "scan_demo_days"]
+__all__ = [
+    "AUCTION_BIDS",
+    "CALL_ORDERS_T",
+    "call_orders",
+    "load_exchange_modes_demo",
+    "per_tonne",
+    "scan_demo_days",
+]
 
 PREFIX = "DEMO-XM-"
 DAY = datetime(2026, 7, 8, tzinfo=UTC)  # 00:00 UTC = 08:00 Shanghai
@@ -60,15 +78,34 @@ AUCTION_BIDS: list[tuple[str, str, int]] = [
     ("cq-cem-01", "36.50", 4_000),
 ]
 #: SO₂ rights issued before the call auction [t].
-PDR_HOLDERS: dict[str, int] = {"CQ-POW-01": 600, "CQ-CEM-01": 300}
-#: Call-auction orders ``(user, side, price, quantity)``.
-CALL_ORDERS: list[tuple[str, str, str, int]] = [
+PDR_HOLDERS_T: dict[str, int] = {"CQ-POW-01": 600, "CQ-CEM-01": 300}
+#: Call-auction orders ``(user, side, price [CNY/t], quantity [t])``.
+CALL_ORDERS_T: list[tuple[str, str, str, int]] = [
     ("cq-pow-01", "sell", "3900.00", 400),
     ("cq-cem-01", "sell", "4050.00", 200),
     ("cq-ste-01", "buy", "4100.00", 250),
     ("cq-alu-01", "buy", "4000.00", 200),
     ("cq-ste-02", "buy", "3950.00", 150),
 ]
+#: Reference price of the call auction [CNY/t].
+CALL_REFERENCE_T = "4000.00"
+#: Units of a mass unit in one tonne (the pollutant class is counted in ``t`` or ``kg``).
+PER_TONNE: dict[str, int] = {"t": 1, "kg": 1000}
+
+
+def per_tonne() -> int:
+    """Units of the pollutant class's unit in one tonne (``t``: 1, ``kg``: 1000)."""
+    return PER_TONNE[unit_of("pollutant")]
+
+
+def _price(per_t: str) -> str:
+    """A price per tonne as a price per unit of the pollutant class (exact, 2 decimals)."""
+    return f"{Decimal(per_t) / per_tonne():.2f}"
+
+
+def call_orders() -> list[tuple[str, str, str, int]]:
+    """:data:`CALL_ORDERS_T` in the pollutant class's unit (prices per that unit)."""
+    return [(u, s, _price(p), q * per_tonne()) for u, s, p, q in CALL_ORDERS_T]
 
 
 def _at(hour: int, minute: int) -> datetime:
@@ -125,7 +162,8 @@ def load_exchange_modes_demo(session: Session, signer: LogSigner) -> dict[str, i
             regulator,
             market=MARKET,
             instrument=CQEA,
-            title="CQEA 2025 government reserve sale / 2025年度配额政府预留拍卖",
+            title="2025年度配额政府预留拍卖",
+            titles={"zh-CN": "2025年度配额政府预留拍卖", "en": "CQEA 2025 government reserve sale"},
             opens_at=_at(9, 30),
             closes_at=_at(11, 0),
             pricing="uniform",
@@ -215,7 +253,7 @@ def load_exchange_modes_demo(session: Session, signer: LogSigner) -> dict[str, i
     counts["block_trades"] += len(confirmed.trades)
     # -- pollutant-rights call auction ----------------------------------------------------
     at(_at(9, 0))
-    for code, quantity in PDR_HOLDERS.items():
+    for code, tonnes in PDR_HOLDERS_T.items():
         registry.issue(
             regulator,
             market_code=MARKET,
@@ -224,7 +262,7 @@ def load_exchange_modes_demo(session: Session, signer: LogSigner) -> dict[str, i
             region="Yangtze-CQ",
             pollutant="SO2",
             to_org_id=org(code),
-            quantity=quantity,
+            quantity=tonnes * per_tonne(),
             reference=f"SO2 discharge rights 2026 {code} (demo)",
         )
     call = _ok(
@@ -233,16 +271,17 @@ def load_exchange_modes_demo(session: Session, signer: LogSigner) -> dict[str, i
             kind="call",
             market=MARKET,
             instrument=PDR,
-            title="SO₂ discharge rights call auction / 二氧化硫排污权集合竞价",
+            title="二氧化硫排污权集合竞价",
+            titles={"zh-CN": "二氧化硫排污权集合竞价", "en": "SO₂ discharge rights call auction"},
             opens_at=_at(9, 30),
             closes_at=_at(15, 0),
-            reference_price="4000.00",
+            reference_price=_price(CALL_REFERENCE_T),
             client_ref=ref(),
         ),
         "call auction",
     )
     call_id = str(call.order["id"]) if call.order else ""
-    for i, (user, side, price, quantity) in enumerate(CALL_ORDERS):
+    for i, (user, side, price, quantity) in enumerate(call_orders()):
         at(_at(14, 10 + 5 * i))
         _ok(
             auctions.bid(

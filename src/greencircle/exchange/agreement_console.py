@@ -22,8 +22,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from greencircle.api.deps import SessionDep
 from greencircle.auth.roles import Perm
 from greencircle.exchange.agreement_endpoints import AgreementDep
-from greencircle.exchange.console import book_href, can_trade, local_when, short_code
+from greencircle.exchange.console import (
+    book_href,
+    can_trade,
+    local_when,
+    order_form_context,
+    short_code,
+)
+from greencircle.exchange.hours import hours_mode
+from greencircle.exchange.hours import status as session_status
 from greencircle.exchange.service import OrderAck
+from greencircle.exchange.units import display_helpers, instrument_units
 from greencircle.kit.ids import new_id
 from greencircle.web.console import ConsoleActor, check_csrf, page_lang, render
 from greencircle.web.i18n import translate
@@ -138,6 +147,8 @@ def listed_page(
         tr["when"] = local_when(tr.get("executed_at"), _SECONDS)
         tr["mode_label"] = translate(lang, f"agreements.mode.{tr['mode']}")
     ctx: dict[str, Any] = {
+        "units": instrument_units(code),
+        **display_helpers(lang),
         "market": market,
         "code": code,
         "href": _listed_href(market, code),
@@ -160,6 +171,7 @@ def listed_page(
         ctx["listings"] = rows
         ctx["mine"] = {r["id"] for r in rows if r["status"] == "open"}
         ctx["coid"] = f"console-{new_id()}"
+        ctx |= order_form_context(request, svc.exchange, actor, market, "listed")
     return render(request, "exchange/listed.html", actor=actor, **ctx)
 
 
@@ -176,6 +188,7 @@ def post_listing(
     price: Annotated[str, Form(max_length=40)],
     quantity: Annotated[str, Form(max_length=20)],
     client_order_id: Annotated[str, Form(max_length=80)] = "",
+    funding_currency: Annotated[str, Form(max_length=3)] = "",
 ) -> RedirectResponse:
     """Post a listing (same service call as ``POST /v1/exchange/listed/listings``)."""
     check_csrf(request, csrf)
@@ -194,9 +207,15 @@ def post_listing(
             price=price.strip() or None,
             quantity=qty,
             client_order_id=client_order_id or None,
+            funding_currency=_funding(side, funding_currency),
         ),
     )
     return RedirectResponse(_back(path, ack, ack.code, ack.ok), 303)
+
+
+def _funding(side: str, currency: str) -> str | None:
+    """The form's funding currency of a buy (``None``: the market's currency)."""
+    return (currency.strip().upper() or None) if side == "buy" else None
 
 
 @router.post("/console/exchange/listed/{market}/{instrument}/listings/{listing_id}/take")
@@ -211,11 +230,12 @@ def take_listing(
     csrf: Annotated[str, Form(max_length=64)],
     quantity: Annotated[str, Form(max_length=20)],
     client_order_id: Annotated[str, Form(max_length=80)] = "",
+    funding_currency: Annotated[str, Form(max_length=3)] = "",
 ) -> RedirectResponse:
     """Take a listing (same service call as ``POST .../listings/{id}/take``)."""
     check_csrf(request, csrf)
     actor.require(Perm.EXCHANGE_TRADE)
-    svc.board_listing(listing_id)  # unknown listing: 404
+    listed = svc.board_listing(listing_id)  # unknown listing: 404
     path = _listed_href(market, instrument)
     qty = _int(quantity)
     if qty is None:
@@ -223,7 +243,13 @@ def take_listing(
     ack = svc.books.transact(
         session,
         lambda: svc.take_listing(
-            actor, listing_id, quantity=qty, client_order_id=client_order_id or None
+            actor,
+            listing_id,
+            quantity=qty,
+            client_order_id=client_order_id or None,
+            funding_currency=_funding(
+                "buy" if listed.get("side") == "sell" else "sell", funding_currency
+            ),
         ),
     )
     return RedirectResponse(_back(path, ack, ack.code, ack.ok), 303)
@@ -290,6 +316,10 @@ def block_page(
         ref=ref,
         sides=SIDES,
         cref=f"console-{new_id()}",
+        session=session_status(
+            ref_market, "block", lang, hours_mode(request.app.state.settings, session)
+        ),
+        **display_helpers(lang),
     )
 
 

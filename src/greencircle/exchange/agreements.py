@@ -58,6 +58,7 @@ from greencircle.exchange.models_agreements import ExBlockProposal
 from greencircle.exchange.prices import PriceCode
 from greencircle.exchange.rules import MarketRules, band_limits
 from greencircle.exchange.service import BookRegistry, ExchangeService, OrderAck
+from greencircle.exchange.units import instrument_units, unit_of
 from greencircle.kit.ids import new_id
 from greencircle.kit.paging import page
 from greencircle.kit.timeutil import as_utc, utcnow
@@ -235,11 +236,14 @@ class AgreementService:
 
     @staticmethod
     def _quantity(tc: TradeCtx, quantity: object) -> OrderAck | None:
+        u = unit_of(tc.inst.instrument_class)
         if type(quantity) is not int or quantity <= 0:
-            return _reject("invalid_quantity", f"quantity {quantity!r} must be an integer > 0 [t]")
+            return _reject(
+                "invalid_quantity", f"quantity {quantity!r} must be an integer > 0 [{u}]"
+            )
         if quantity % tc.rules.lot:
             return _reject(
-                "lot_size", f"quantity {quantity} is not a multiple of the lot {tc.rules.lot} t"
+                "lot_size", f"quantity {quantity} is not a multiple of the lot {tc.rules.lot} {u}"
             )
         return None
 
@@ -478,8 +482,8 @@ class AgreementService:
         if quantity > tc.rules.max_order_lots * tc.rules.lot:
             return _reject(
                 "quantity_too_large",
-                f"quantity {quantity} exceeds {tc.rules.max_order_lots * tc.rules.lot} t "
-                "(larger trades are block agreements)",
+                f"quantity {quantity} exceeds {tc.rules.max_order_lots * tc.rules.lot} "
+                f"{unit_of(tc.inst.instrument_class)} (larger trades are block agreements)",
             )
         got = self._listed_price(tc, price)
         if isinstance(got, OrderAck):
@@ -559,7 +563,7 @@ class AgreementService:
         if code is not ListedCode.OK:
             detail = {
                 "quantity_exceeds_listing": f"quantity {quantity} exceeds the listing's open "
-                f"quantity {int(listing.open_quantity)} t",
+                f"quantity {int(listing.open_quantity)} {unit_of(tc.inst.instrument_class)}",
                 "listing_not_in_best_levels": f"the listing's price is not among the best "
                 f"{BEST_LEVELS} price levels of its side",
             }
@@ -825,6 +829,7 @@ class AgreementService:
             ),
             "price": fmt(int(prop.price_ticks)),
             "quantity": int(prop.quantity),
+            **instrument_units(prop.instrument_code),
             "notional_minor": notional,
             "status": prop.status,
             "reason": prop.reason,
@@ -970,7 +975,8 @@ class AgreementService:
         if code is ListedCode.BELOW_BLOCK_MINIMUM:
             return _reject(
                 "below_block_minimum",
-                f"quantity {quantity} t is below the block minimum {br.min_quantity} t",
+                f"quantity {quantity} {unit_of(tc.inst.instrument_class)} is below the block "
+                f"minimum {br.min_quantity} {unit_of(tc.inst.instrument_class)}",
             )
         if code is not ListedCode.OK:
             band = band_limits(prev, br.band_pct)

@@ -24,9 +24,10 @@ from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
 from greencircle.errors import NotFound
 from greencircle.exchange.auction_endpoints import AuctionDep
-from greencircle.exchange.console import labels, local_when
+from greencircle.exchange.console import labels, local_when, order_form_context
 from greencircle.exchange.models_auctions import AUCTION_STATUSES
 from greencircle.exchange.service import OrderAck
+from greencircle.exchange.units import display_helpers
 from greencircle.kit.ids import new_id
 from greencircle.kit.timeutil import CHINA_TZ
 from greencircle.web.console import ConsoleActor, check_csrf, page_lang, pages, render
@@ -106,6 +107,8 @@ def _outcome(lang: str, result: str | None, outcome: str | None) -> dict[str, st
 def _row(lang: str, a: dict[str, Any]) -> dict[str, Any]:
     return {
         **a,
+        # the title in the page's language (titles are stored per language, never joined)
+        "title": (a.get("titles") or {}).get(lang) or a["title"],
         "href": _href(a["id"]),
         "kind_label": translate(lang, f"auctions.kind.{a['kind']}"),
         "status_label": translate(lang, f"auctions.status.{a['status']}"),
@@ -153,6 +156,7 @@ def auctions_page(
     return render(
         request,
         "exchange/auctions.html",
+        **display_helpers(lang),
         actor=actor,
         rows=[_row(lang, a) for a in items],
         total=total,
@@ -197,9 +201,16 @@ def auction_page(
             for w in res["my_awards"]
         ]
     sides = ("buy",) if a["kind"] == "one_way" else SIDES
+    form: dict[str, Any] = {}
+    if Perm.EXCHANGE_TRADE in actor.perms and a["status"] == "open":
+        form = order_form_context(
+            request, svc.exchange, actor, a["market"], "call" if a["kind"] == "call" else "auction"
+        )
     return render(
         request,
         "exchange/auction.html",
+        **form,
+        **display_helpers(lang),
         actor=actor,
         a=_row(lang, a),
         public=a["result"],
@@ -250,9 +261,11 @@ def create_auction(
     kind: Annotated[str, Form(max_length=8)],
     market: Annotated[str, Form(max_length=24)],
     instrument: Annotated[str, Form(max_length=160)],
-    title: Annotated[str, Form(max_length=200)],
     opens_at: Annotated[str, Form(max_length=40)],
     closes_at: Annotated[str, Form(max_length=40)],
+    title_zh: Annotated[str, Form(max_length=200)] = "",
+    title_en: Annotated[str, Form(max_length=200)] = "",
+    title: Annotated[str, Form(max_length=200)] = "",
     pricing: Annotated[str, Form(max_length=12)] = "uniform",
     offered_quantity: Annotated[str, Form(max_length=20)] = "",
     reserve_price: Annotated[str, Form(max_length=40)] = "",
@@ -281,6 +294,8 @@ def create_auction(
     assert not isinstance(offered, str)
     assert not isinstance(cap, str)
     assert not isinstance(min_q, str)
+    titles = {"zh-CN": title_zh.strip(), "en": title_en.strip()}
+    fallback = title.strip() or titles[page_lang(request)] or titles["zh-CN"] or titles["en"]
     ack = svc.books.transact(
         session,
         lambda: svc.create(
@@ -288,7 +303,8 @@ def create_auction(
             kind=kind,
             market=market,
             instrument=instrument.strip(),
-            title=title,
+            title=fallback,
+            titles={k: v for k, v in titles.items() if v},
             pricing=pricing,
             offered_quantity=offered or 0,
             reserve_price=reserve_price.strip() or None,
@@ -368,6 +384,7 @@ def place_bid(
     quantity: Annotated[str, Form(max_length=20)],
     side: Annotated[str, Form(max_length=8)] = "buy",
     client_order_id: Annotated[str, Form(max_length=80)] = "",
+    funding_currency: Annotated[str, Form(max_length=3)] = "",
 ) -> RedirectResponse:
     """Enter a bid (same service call as ``POST /v1/exchange/auctions/{id}/bids``)."""
     check_csrf(request, csrf)
@@ -385,6 +402,7 @@ def place_bid(
             price=price.strip(),
             quantity=int(text),
             client_order_id=client_order_id or None,
+            funding_currency=(funding_currency.strip().upper() or None) if side == "buy" else None,
         ),
     )
     return RedirectResponse(_back(path, ack, ack.code, ack.ok), 303)

@@ -52,6 +52,9 @@ class AuctionIn(BaseModel):
     market: str = Field(min_length=1, max_length=24, examples=["CN-CQ"])
     instrument: str = Field(min_length=1, max_length=160, examples=["CQEA:2025"])
     title: str = Field(min_length=1, max_length=200)
+    titles: dict[Literal["en", "zh-CN"], Annotated[str, Field(max_length=200)]] | None = Field(
+        default=None, description="The title per console language, shown instead of `title`."
+    )
     pricing: Literal["uniform", "pay_as_bid"] = "uniform"
     offered_quantity: StrictInt = Field(default=0, description="[t]")
     reserve_price: str | None = Field(default=None, max_length=40, examples=["40.00"])

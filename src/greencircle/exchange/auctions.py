@@ -27,7 +27,7 @@ permission (``Forbidden``) and missing auctions or orders (``NotFound``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -60,6 +60,7 @@ from greencircle.exchange.models_auctions import (
 from greencircle.exchange.prices import PriceCode
 from greencircle.exchange.rules import MarketRules
 from greencircle.exchange.service import BookRegistry, ExchangeService, OrderAck
+from greencircle.exchange.units import instrument_units, unit_of
 from greencircle.kit.ids import new_id
 from greencircle.kit.paging import page
 from greencircle.kit.timeutil import as_utc, utcnow
@@ -68,6 +69,9 @@ from greencircle.registry.ledger import AccountKind
 from greencircle.registry.models import RegAccount
 from greencircle.registry.posting import Leg
 from greencircle.registry.service import RegistryService
+
+#: Languages an auction title may be given in (the console's languages).
+TITLE_LANGUAGES = ("en", "zh-CN")
 
 __all__ = ["CALL_CLASSES", "STATE_CODES", "AuctionService", "effective_status"]
 
@@ -234,6 +238,7 @@ class AuctionService(ClearingHost):
             "vintage": int(row.vintage),
             "instrument": row.instrument_code,
             "quantity": int(row.quantity),
+            **instrument_units(row.instrument_code),
             "status": row.status,
             "requested_by": row.requested_by_user_id,
             "decided_by": row.decided_by_user_id,
@@ -414,6 +419,8 @@ class AuctionService(ClearingHost):
             "market": auction.market_code,
             "instrument": auction.instrument_code,
             "title": auction.title,
+            "titles": dict(auction.titles or {}),
+            **instrument_units(auction.instrument_code),
             "pricing": auction.pricing,
             "side": auction.side,
             "offered_quantity": int(auction.offered_quantity),
@@ -557,11 +564,12 @@ class AuctionService(ClearingHost):
         return got
 
     def _quantity(self, ctx: TradeCtx, quantity: object, what: str) -> int | OrderAck:
+        u = unit_of(ctx.inst.instrument_class)
         if type(quantity) is not int or quantity <= 0:
-            return _reject("invalid_quantity", f"{what} {quantity!r} must be an integer > 0 [t]")
+            return _reject("invalid_quantity", f"{what} {quantity!r} must be an integer > 0 [{u}]")
         if quantity % ctx.rules.lot:
             return _reject(
-                "lot_size", f"{what} {quantity} is not a multiple of the lot {ctx.rules.lot} t"
+                "lot_size", f"{what} {quantity} is not a multiple of the lot {ctx.rules.lot} {u}"
             )
         return quantity
 
@@ -619,6 +627,7 @@ class AuctionService(ClearingHost):
         instrument: str,
         title: str,
         opens_at: datetime,
+        titles: Mapping[str, str] | None = None,
         closes_at: datetime,
         kind: str = "one_way",
         pricing: str = "uniform",
@@ -638,6 +647,9 @@ class AuctionService(ClearingHost):
 
         Call (``kind='call'``): the exchange operator or the market's authority, for an
         instrument of class ``pollutant``, with a ``reference_price``.
+
+        ``titles``: the title per console language (``{"en": ..., "zh-CN": ...}``), shown
+        instead of ``title`` on pages in that language; never concatenated.
 
         Rejections: ``invalid_auction``, ``invalid_schedule``, ``unknown_market``,
         ``unknown_instrument``, ``instrument_not_eligible``, ``invalid_quantity``,
@@ -670,6 +682,9 @@ class AuctionService(ClearingHost):
             return _reject("invalid_schedule", "closes_at must be after opens_at and in future")
         if not title.strip():
             return _reject("invalid_auction", "a title is required")
+        named = {k: v.strip()[:200] for k, v in (titles or {}).items() if v.strip()}
+        if set(named) - set(TITLE_LANGUAGES):
+            return _reject("invalid_auction", f"titles are given in {list(TITLE_LANGUAGES)}")
         lot = tc.rules.lot
         min_q = lot if min_bid_quantity is None else min_bid_quantity
         got_min = self._quantity(tc, min_q, "min_bid_quantity")
@@ -682,6 +697,7 @@ class AuctionService(ClearingHost):
             instrument_code=tc.inst.code,
             instrument_id=tc.inst.id,
             title=title.strip()[:200],
+            titles=named or None,
             pricing="uniform",
             side="two_sided" if kind == "call" else "sell",
             offered_quantity=0,
@@ -817,9 +833,11 @@ class AuctionService(ClearingHost):
         qty = self._quantity(tc, quantity, "quantity")
         if isinstance(qty, OrderAck):
             return qty
+        u = unit_of(tc.inst.instrument_class)
         if qty < int(a.min_bid_quantity):
             return _reject(
-                "below_min_bid", f"quantity {qty} is below the minimum bid {a.min_bid_quantity} t"
+                "below_min_bid",
+                f"quantity {qty} {u} is below the minimum bid {a.min_bid_quantity} {u}",
             )
         price_ticks = self._price(tc, price)
         if isinstance(price_ticks, OrderAck):
@@ -839,8 +857,8 @@ class AuctionService(ClearingHost):
                 if bid_total > int(a.max_per_bidder):
                     return _reject(
                         "above_bidder_cap",
-                        f"the organisation's bids would total {bid_total} t, above the cap "
-                        f"of {a.max_per_bidder} t per bidder",
+                        f"the organisation's bids would total {bid_total} {u}, above the cap "
+                        f"of {a.max_per_bidder} {u} per bidder",
                     )
         elif any(r.side != side for r in mine):
             return _reject(

@@ -42,6 +42,7 @@ from greencircle.exchange.fx import FxService, convert_minor, fill_payment, load
 from greencircle.exchange.models import ExOrder, ExTrade
 from greencircle.exchange.rules import MarketRules, fee_minor, load_rules
 from greencircle.exchange.surveillance import check_position, record_rejection
+from greencircle.exchange.units import unit_of
 from greencircle.kit.ids import new_id
 from greencircle.kit.timeutil import utcnow
 from greencircle.registry.markets import Market
@@ -420,8 +421,9 @@ class Clearing:
             if units > sellable:
                 return Rejection(
                     "resale_restricted",
-                    f"{today} t bought today are sellable from the next trading day (T+1); "
-                    f"{max(0, sellable) // ctx.unit_minor} t can be sold now",
+                    f"{today} {unit_of(ctx.inst.instrument_class)} bought today are sellable "
+                    f"from the next trading day (T+1); {max(0, sellable) // ctx.unit_minor} "
+                    f"{unit_of(ctx.inst.instrument_class)} can be sold now",
                 )
         try:
             res = self.registry.reserve_units(

@@ -197,9 +197,11 @@ def fx_rate(
     valid_until: Annotated[str, typer.Option("--valid-until", help="ISO 8601 with offset")],
     quote: Annotated[str, typer.Option("--quote")] = "CNY",
     status: Annotated[str, typer.Option("--status")] = "confirmed",
+    reason: Annotated[str | None, typer.Option("--reason", help="why the rate moved")] = None,
     as_json: Json = False,
 ) -> None:
-    """Record an FX rate snapshot (settlement bank; logged, immutable)."""
+    """Record an FX rate snapshot (settlement bank; logged, immutable). A rate outside the
+    plausibility band (fx.toml) is pending until a second user runs ``fx-decide``."""
     with cli_session() as session:
         row = FxService(session, signer_from(get_settings())).record_rate(
             actor_for(session, as_user),
@@ -210,15 +212,38 @@ def fx_rate(
             status=status,
             valid_from=_when(valid_from),
             valid_until=_when(valid_until),
+            reason=reason,
         )
+    _print_rate(row, as_json)
+
+
+def _print_rate(row: dict[str, object], as_json: bool) -> None:
     if as_json:
         print_json(row)
     else:
         console.print(
             f"{row['base']}/{row['quote']} {row['rate']} valid {row['valid_from']} – "
-            f"{row['valid_until']} (id {row['id']}, log leaf {row['leaf_index']})",
+            f"{row['valid_until']} [{row['state']}] (id {row['id']}, log leaf "
+            f"{row['leaf_index']})",
             highlight=False,
         )
+
+
+@app.command("fx-decide")
+@handle_errors
+def fx_decide(
+    as_user: AsUser,
+    rate_id: Annotated[str, typer.Option("--id", help="the pending rate's id")],
+    reason: Annotated[str, typer.Option("--reason", help="why it is approved or rejected")],
+    reject: Annotated[bool, typer.Option("--reject", help="reject instead of approve")] = False,
+    as_json: Json = False,
+) -> None:
+    """Approve (default) or reject a pending FX rate: a second user of the recording bank."""
+    with cli_session() as session:
+        row = FxService(session, signer_from(get_settings())).decide(
+            actor_for(session, as_user), rate_id, approve=not reject, reason=reason
+        )
+    _print_rate(row, as_json)
 
 
 @app.command("settlement")

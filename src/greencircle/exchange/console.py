@@ -22,13 +22,25 @@ from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
 from greencircle.errors import NotFound
 from greencircle.exchange.endpoints import ExchangeDep
+from greencircle.exchange.fx import load_fx_config
+from greencircle.exchange.hours import hours_mode
+from greencircle.exchange.hours import status as session_status
 from greencircle.exchange.marketdata import vwap_ticks
-from greencircle.exchange.models import ExTrade
-from greencircle.exchange.service import ExchangeService, OrderAck
+from greencircle.exchange.models import ExOrder, ExTrade
+from greencircle.exchange.service import ORDER_SORTS, ExchangeService, OrderAck
+from greencircle.exchange.units import (
+    class_units_text,
+    display_helpers,
+    instrument_units,
+    market_currency,
+    unit_fields,
+)
+from greencircle.kit.fmt import unit_label
 from greencircle.kit.ids import new_id
 from greencircle.kit.timeutil import to_local
 from greencircle.registry.models import RegInstrument
-from greencircle.web.console import ConsoleActor, check_csrf, page_lang, render
+from greencircle.registry.service import CASH_MARKET
+from greencircle.web.console import ConsoleActor, check_csrf, page_lang, pages, render
 from greencircle.web.i18n import translate
 
 router = APIRouter(include_in_schema=False)
@@ -103,6 +115,40 @@ def book_href(market: str, code: str) -> str:
     return f"/console/exchange/{quote(market)}/{quote(short_code(market, code), safe=':')}"
 
 
+def funding_choices(svc: ExchangeService, actor: Actor, market: str) -> tuple[list[str], str]:
+    """Currencies ``actor`` may fund a buy on ``market`` with, and the preselected one.
+
+    The market's currency and every currency with an FX provider (``data/fx.toml``). The
+    preselected one is the market currency when the organisation holds some of it, else
+    the first foreign currency (by code) it holds some of (``KZ-ENT-01`` holds KZT only:
+    KZT).
+    """
+    currency = market_currency(market)
+    offered = [currency, *sorted(c for c in load_fx_config().fx_provider if c != currency)]
+    available: dict[str, int] = {}
+    for b in svc.registry.balances(actor, actor.org_id):
+        if b.instrument_code.startswith(f"{CASH_MARKET}:") and b.unit in offered:
+            available[b.unit] = available.get(b.unit, 0) + int(b.available)
+    if available.get(currency, 0) > 0 or not any(available.values()):
+        return offered, currency
+    return offered, min(c for c, amount in available.items() if amount > 0)
+
+
+def order_form_context(
+    request: Request, svc: ExchangeService, actor: Actor, market: str, mode: str
+) -> dict[str, Any]:
+    """What every order form shows: the session status (open / closed, next session,
+    "hours relaxed (demo)") and the funding currencies of buy orders."""
+    lang = page_lang(request)
+    hours = hours_mode(request.app.state.settings, svc.session)
+    offered, chosen = funding_choices(svc, actor, market)
+    return {
+        "session": session_status(market, mode, lang, hours, svc.clock()),
+        "funding": offered,
+        "funding_default": chosen,
+    }
+
+
 def can_trade(actor: Actor) -> bool:
     """Whether ``actor`` may enter orders (the trade forms are shown)."""
     return Perm.EXCHANGE_TRADE in actor.perms
@@ -129,6 +175,7 @@ def _instruments(svc: ExchangeService) -> list[dict[str, Any]]:
         item: dict[str, Any] = {
             "market": inst.market_code,
             "code": inst.code,
+            **unit_fields(inst.market_code, inst.instrument_class),
             "href": book_href(inst.market_code, inst.code),
             "listed_href": book_href(inst.market_code, inst.code).replace(
                 "/console/exchange/", "/console/exchange/listed/", 1
@@ -174,6 +221,67 @@ def overview(request: Request, actor: ConsoleActor, svc: ExchangeDep) -> HTMLRes
         actor=actor,
         instruments=_instruments(svc),
         can_trade=can_trade(actor),
+        class_units=class_units_text(page_lang(request)),
+        **display_helpers(page_lang(request)),
+    )
+
+
+ORDERS_PAGE = "/console/exchange/orders"
+ORDERS_PAGE_SIZE = 25
+MODES = ("continuous", "listed", "block", "auction", "call")
+
+
+@router.get(ORDERS_PAGE, response_class=HTMLResponse)
+def orders_page(
+    request: Request,
+    actor: ConsoleActor,
+    svc: ExchangeDep,
+    status: Annotated[str | None, Query(pattern="^(|open|filled|cancelled)$")] = None,
+    instrument: Annotated[str | None, Query(max_length=160)] = None,
+    sort: Annotated[str, Query(max_length=16)] = "newest",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Order history of the caller's organisation across instruments and modes: paginated,
+    sortable, filterable by status and instrument (same call as ``GET /v1/exchange/orders``).
+    """
+    actor.require(Perm.EXCHANGE_TRADE)
+    lang = page_lang(request)
+    sort = sort if sort in ORDER_SORTS else "newest"
+    rows, total = svc.my_orders(
+        actor,
+        status=status or None,
+        instrument=instrument or None,
+        sort=sort,
+        limit=ORDERS_PAGE_SIZE,
+        offset=(page - 1) * ORDERS_PAGE_SIZE,
+    )
+    for o in _with_time(rows, "created_at"):
+        o["href"] = book_href(o["market"], o["instrument"])
+        o["mode_label"] = (
+            translate(lang, f"exchange.mode.{o['mode']}") if o["mode"] in MODES else o["mode"]
+        )
+    traded = svc.session.scalars(
+        select(ExOrder.instrument_code)
+        .where(ExOrder.org_id == actor.org_id)
+        .group_by(ExOrder.instrument_code)
+        .order_by(ExOrder.instrument_code)
+    ).all()
+    return render(
+        request,
+        "exchange/orders.html",
+        actor=actor,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages(total, ORDERS_PAGE_SIZE),
+        status=status or "",
+        instrument=instrument or "",
+        sort=sort,
+        instruments=list(traded),
+        statuses=labels(lang, "exchange.state.", ORDER_STATES),
+        sorts=labels(lang, "exchange.sort.", tuple(ORDER_SORTS)),
+        reasons=REASONS,
+        **display_helpers(lang),
     )
 
 
@@ -189,7 +297,7 @@ def _with_time(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _chart(ohlc: dict[str, Any], lang: str) -> dict[str, Any]:
+def _chart(ohlc: dict[str, Any], lang: str, units: dict[str, str]) -> dict[str, Any]:
     bars = ohlc["bars"]
     return {
         "dates": [b["date"] for b in bars],
@@ -197,8 +305,10 @@ def _chart(ohlc: dict[str, Any], lang: str) -> dict[str, Any]:
         "candles": [[float(b[k]) for k in ("open", "last", "low", "high")] for b in bars],
         "vwap": [float(b["close"]) for b in bars],
         "volume": [b["volume"] for b in bars],
-        "labels": {
-            k: translate(lang, f"exchange.chart.{k}") for k in ("price", "vwap", "volume", "unit")
+        "labels": {k: translate(lang, f"exchange.chart.{k}") for k in ("price", "vwap", "volume")}
+        | {
+            "unit": f"{units['currency']}/{unit_label(units['unit'])}",
+            "qty": unit_label(units["unit"]),
         },
     }
 
@@ -222,7 +332,11 @@ def instrument_page(
         depth = svc.depth(market, instrument, 5)
     code = depth["instrument"]
     ohlc = svc.ohlc(market, instrument, days=60)
+    units = instrument_units(code)
+    lang = page_lang(request)
     ctx: dict[str, Any] = {
+        "units": units,
+        **display_helpers(lang),
         "market": market,
         "code": code,
         "short": short_code(market, code),
@@ -231,7 +345,7 @@ def instrument_page(
         "asks": list(reversed(depth["asks"])),
         "tape": _with_time(svc.tape(market, instrument, limit=20), "executed_at"),
         "ohlc": ohlc,
-        "chart": _chart(ohlc, page_lang(request)),
+        "chart": _chart(ohlc, lang, units),
         "can_trade": can_trade(actor),
         "result": (result if result in RESULT_CODES else "other") if result else None,
         "outcome": outcome,
@@ -251,6 +365,7 @@ def instrument_page(
             [t for t in trades if t["instrument"] == code][:25], "executed_at"
         )
         ctx["coid"] = f"console-{new_id()}"
+        ctx |= order_form_context(request, svc, actor, market, "continuous")
     return render(request, "exchange/instrument.html", actor=actor, **ctx)
 
 
@@ -277,6 +392,7 @@ def place_order(
     tif: Annotated[str, Form(max_length=4)] = "GTC",
     price: Annotated[str, Form(max_length=40)] = "",
     client_order_id: Annotated[str, Form(max_length=80)] = "",
+    funding_currency: Annotated[str, Form(max_length=3)] = "",
 ) -> RedirectResponse:
     """Order entry from the console (same service call as ``POST /v1/exchange/orders``)."""
     check_csrf(request, csrf)
@@ -297,6 +413,7 @@ def place_order(
             price=price.strip() or None,
             quantity=qty,
             client_order_id=client_order_id or None,
+            funding_currency=(funding_currency.strip().upper() or None) if side == "buy" else None,
         ),
     )
     return RedirectResponse(_back(market, instrument, ack, ack.code, ack.ok), 303)

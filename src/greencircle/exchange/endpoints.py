@@ -35,6 +35,7 @@ from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
 from greencircle.auth.service import AuthService
 from greencircle.errors import Conflict, Forbidden, Invalid
+from greencircle.exchange.hours import hours_enforced
 from greencircle.exchange.service import BookRegistry, ExchangeService, OrderAck
 from greencircle.registry.endpoints import service_for
 from greencircle.storage.engine import unit_of_work
@@ -83,7 +84,7 @@ def build_service(cls: Callable[..., S], request: Request, session: Session) -> 
         signer,
         books_of(request),
         registry=service_for(session, signer),
-        enforce_hours=request.app.state.settings.exchange_enforce_hours,
+        enforce_hours=hours_enforced(request.app.state.settings, session),
     )
 
 
@@ -275,9 +276,22 @@ def list_orders(
     market: Annotated[str | None, Query(max_length=24)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    instrument: Annotated[str | None, Query(max_length=160)] = None,
+    mode: Annotated[str | None, Query(max_length=12)] = None,
+    sort: Annotated[str, Query(max_length=16)] = "newest",
 ) -> dict[str, Any]:
-    """Own organisation's orders, newest first."""
-    items, total = svc.my_orders(actor, status=status, market=market, limit=limit, offset=offset)
+    """Own organisation's orders across instruments (default newest first); each carries
+    its ``unit``, ``currency`` and ``price_unit``."""
+    items, total = svc.my_orders(
+        actor,
+        status=status,
+        market=market,
+        limit=limit,
+        offset=offset,
+        instrument=instrument,
+        mode=mode,
+        sort=sort,
+    )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 

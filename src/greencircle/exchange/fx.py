@@ -35,10 +35,10 @@ from greencircle.audit.service import AuditLog
 from greencircle.auth.models import Organisation
 from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
-from greencircle.errors import Invalid, NotFound
+from greencircle.errors import Conflict, Forbidden, Invalid, NotFound
 from greencircle.exchange.models import ExFxRate, ExTrade
 from greencircle.exchange.rules import load_rules
-from greencircle.kit.timeutil import utcnow
+from greencircle.kit.timeutil import as_utc, utcnow
 from greencircle.registry.markets import default_catalog
 
 __all__ = [
@@ -47,6 +47,8 @@ __all__ = [
     "convert_minor",
     "fill_payment",
     "load_fx_config",
+    "outside_band",
+    "parse_rate",
 ]
 
 DATA_FILE = Path(__file__).parent / "data" / "fx.toml"
@@ -70,11 +72,26 @@ class FxConfig:
         Funding currency -> code of the organisation converting it.
     demo_rates
         Demo snapshots ``{base, quote, rate, status, source}``.
+    band_pct
+        A rate moving more than this from the pair's previous active snapshot needs a
+        second user of the bank [%].
+    absurd_min, absurd_max
+        Rates outside ``[absurd_min, absurd_max]`` are refused [quote per 1 base].
+    demo_validity_days, demo_refresh_days
+        Validity of the demo's current rate, and how early it is renewed [days].
+    facts
+        ``{name: {value, status, source}}`` of the plausibility and demo settings (shown).
     """
 
     settlement_bank: dict[str, str]
     fx_provider: dict[str, str]
     demo_rates: tuple[dict[str, str], ...]
+    band_pct: Decimal
+    absurd_min: Decimal
+    absurd_max: Decimal
+    demo_validity_days: int
+    demo_refresh_days: int
+    facts: dict[str, dict[str, str]]
 
 
 @cache
@@ -87,20 +104,56 @@ def load_fx_config(path: Path = DATA_FILE) -> FxConfig:
         banks[cur] = str(facts["settlement_bank"]["value"])
         if "fx_provider" in facts:
             providers[cur] = str(facts["fx_provider"]["value"])
-    return FxConfig(banks, providers, tuple(data.get("demo_rates", [])))
+    plaus, demo = data["plausibility"], data["demo"]
+    facts = {
+        k: {"value": str(v["value"]), "status": str(v["status"]), "source": str(v["source"])}
+        for k, v in (plaus | {f"demo_{n}": f for n, f in demo.items()}).items()
+    }
+    for name, fact in facts.items():
+        if fact["status"] not in ("confirmed", "recall", "estimate"):
+            raise ValueError(f"fx.toml {name}: bad status {fact['status']!r}")
+    return FxConfig(
+        banks,
+        providers,
+        tuple(data.get("demo_rates", [])),
+        band_pct=Decimal(str(plaus["band_pct"]["value"])),
+        absurd_min=Decimal(str(plaus["absurd_min"]["value"])),
+        absurd_max=Decimal(str(plaus["absurd_max"]["value"])),
+        demo_validity_days=int(demo["validity_days"]["value"]),
+        demo_refresh_days=int(demo["refresh_days"]["value"]),
+        facts=facts,
+    )
 
 
-def parse_rate(text: str) -> Decimal:
-    """An exact positive rate from its decimal text (``FxError`` otherwise)."""
+def parse_rate(text: str, config: FxConfig | None = None) -> Decimal:
+    """An exact positive rate from its decimal text (``FxError`` otherwise).
+
+    Non-finite values (``NaN``, ``Infinity``), non-positive ones and ones outside the
+    configured ``[absurd_min, absurd_max]`` (``1e400``) are refused
+    (``exchange.fx_bad_rate``).
+    """
+    cfg = config or load_fx_config()
     try:
-        rate = Decimal(text)
-    except (InvalidOperation, TypeError):
+        rate = Decimal(text.strip())
+    except (InvalidOperation, TypeError, AttributeError):
         raise FxError(
             f"rate {text!r} is not a decimal number", code="exchange.fx_bad_rate"
         ) from None
     if not rate.is_finite() or rate <= 0:
         raise FxError(f"rate {text!r} must be a positive number", code="exchange.fx_bad_rate")
+    if not cfg.absurd_min <= rate <= cfg.absurd_max:
+        raise FxError(
+            f"rate {text!r} is outside the plausible range [{cfg.absurd_min}, "
+            f"{cfg.absurd_max}] (fx.toml, estimate)",
+            code="exchange.fx_bad_rate",
+        )
     return rate
+
+
+def outside_band(rate: Decimal, previous: Decimal, band_pct: Decimal) -> bool:
+    """Whether ``rate`` moved more than ``band_pct`` % from ``previous``:
+    ``|rate − previous| × 100 > band_pct × previous`` (exact decimals)."""
+    return abs(rate - previous) * 100 > band_pct * previous
 
 
 def convert_minor(market_minor: int, rate: Decimal, market_scale: int, funding_scale: int) -> int:
@@ -165,35 +218,50 @@ class FxService:
         observed_at: datetime | None = None,
         source_ref: str | None = None,
         status: str = "confirmed",
+        reason: str | None = None,
     ) -> dict[str, Any]:
         """Record an immutable rate snapshot (settlement bank or exchange operator).
 
+        A rate more than ``band_pct`` % (``data/fx.toml``) away from the pair's previous
+        active snapshot is recorded with ``state='pending'`` and is not used until a second
+        user of the same organisation approves it with a reason (:meth:`decide`); the
+        recorder may give a ``reason`` too. Other rates are ``active`` at once.
+
         Errors: ``exchange.fx_unknown_currency``, ``exchange.fx_same_currency``,
-        ``exchange.fx_bad_rate``, ``exchange.fx_bad_validity``, ``exchange.fx_bad_status``.
+        ``exchange.fx_bad_rate`` (not a number, non-finite, non-positive or outside the
+        plausible range), ``exchange.fx_bad_validity``, ``exchange.fx_bad_status``.
         """
         actor.require(Perm.EXCHANGE_FX)
         self._currency_scale(base)
         self._currency_scale(quote)
         if base == quote:
             raise FxError("base and quote currency are the same", code="exchange.fx_same_currency")
-        value = parse_rate(rate)
+        value = parse_rate(rate, self.config)
         if valid_from.tzinfo is None or valid_until.tzinfo is None:
             raise FxError("validity times need a time zone", code="exchange.fx_bad_validity")
         if valid_until <= valid_from:
             raise FxError("valid_until must be after valid_from", code="exchange.fx_bad_validity")
+        # stored in UTC: the console records China-time inputs, and SQLite compares text
+        valid_from, valid_until = as_utc(valid_from), as_utc(valid_until)
         if status not in ("confirmed", "recall", "estimate"):
             raise FxError(
                 f"status {status!r} is not one of confirmed, recall, estimate",
                 code="exchange.fx_bad_status",
             )
+        previous = self.latest(base, quote)
+        pending = previous is not None and outside_band(
+            value, Decimal(previous.rate), self.config.band_pct
+        )
         row = ExFxRate(
+            state="pending" if pending else "active",
+            reason=(reason or "").strip()[:400] or None,
             base_currency=base,
             quote_currency=quote,
             rate=str(value),
             source=source,
             source_ref=source_ref,
             status=status,
-            observed_at=observed_at or utcnow(),
+            observed_at=as_utc(observed_at) if observed_at else utcnow(),
             valid_from=valid_from,
             valid_until=valid_until,
             recorded_by_user_id=actor.user_id,
@@ -202,9 +270,81 @@ class FxService:
         self.session.add(row)
         self.session.flush()
         row.leaf_index = AuditLog(self.session, self.signer).append(
-            [{"type": "exchange.fx_rate", "subject": f"exfx:{row.id}", **self._body(row)}]
+            [
+                {
+                    "type": "exchange.fx_rate",
+                    "subject": f"exfx:{row.id}",
+                    **self._body(row),
+                    "state": row.state,
+                }
+            ]
         )[0]
         return self.view(row)
+
+    def latest(self, base: str, quote: str) -> ExFxRate | None:
+        """The pair's most recent active snapshot (latest ``valid_from``, then recorded)."""
+        return self.session.scalar(
+            select(ExFxRate)
+            .where(
+                ExFxRate.base_currency == base,
+                ExFxRate.quote_currency == quote,
+                ExFxRate.state == "active",
+            )
+            .order_by(ExFxRate.valid_from.desc(), ExFxRate.created_at.desc(), ExFxRate.id.desc())
+            .limit(1)
+        )
+
+    def decide(self, actor: Actor, rate_id: str, *, approve: bool, reason: str) -> dict[str, Any]:
+        """Approve or reject a pending snapshot (four eyes).
+
+        The decider holds ``exchange.fx``, belongs to the recorder's organisation and is
+        not the recorder; a reason is required. Errors: ``exchange.fx_rate_not_found``,
+        ``exchange.fx_not_pending`` (409), ``exchange.fx_same_user`` (403),
+        ``exchange.fx_other_bank`` (403), ``exchange.fx_reason_required`` (422).
+        """
+        actor.require(Perm.EXCHANGE_FX)
+        row = self.get(rate_id)
+        if row.recorded_by_org_id != actor.org_id:
+            raise Forbidden(
+                "only a user of the recording bank decides its rates", code="exchange.fx_other_bank"
+            )
+        if row.recorded_by_user_id == actor.user_id:
+            raise Forbidden(
+                "a second user must decide a rate outside the band", code="exchange.fx_same_user"
+            )
+        if row.state != "pending":
+            raise Conflict(f"rate {rate_id} is {row.state}", code="exchange.fx_not_pending")
+        text = reason.strip()
+        if not text:
+            raise FxError("a reason is required", code="exchange.fx_reason_required")
+        row.state = "active" if approve else "rejected"
+        row.decided_by_user_id = actor.user_id
+        row.decision_reason = text[:400]
+        row.decided_at = utcnow()
+        self.session.flush()
+        AuditLog(self.session, self.signer).append(
+            [
+                {
+                    "type": "exchange.fx_rate_decision",
+                    "subject": f"exfx:{row.id}",
+                    "id": row.id,
+                    "state": row.state,
+                    "reason": row.decision_reason,
+                    "decided_by": actor.user_id,
+                }
+            ]
+        )
+        return self.view(row)
+
+    def pending(self, actor: Actor) -> list[dict[str, Any]]:
+        """Pending snapshots recorded by the actor's organisation (oldest first)."""
+        actor.require(Perm.EXCHANGE_FX)
+        rows = self.session.scalars(
+            select(ExFxRate)
+            .where(ExFxRate.state == "pending", ExFxRate.recorded_by_org_id == actor.org_id)
+            .order_by(ExFxRate.created_at, ExFxRate.id)
+        )
+        return [self.view(r) for r in rows]
 
     @staticmethod
     def _body(row: ExFxRate) -> dict[str, Any]:
@@ -223,7 +363,15 @@ class FxService:
 
     def view(self, row: ExFxRate) -> dict[str, Any]:
         """JSON view of a snapshot."""
-        return self._body(row) | {"leaf_index": row.leaf_index}
+        return self._body(row) | {
+            "leaf_index": row.leaf_index,
+            "state": row.state,
+            "reason": row.reason,
+            "recorded_by_user_id": row.recorded_by_user_id,
+            "decided_by_user_id": row.decided_by_user_id,
+            "decision_reason": row.decision_reason,
+            "decided_at": _iso(row.decided_at) if row.decided_at else None,
+        }
 
     def current(self, base: str, quote: str, at: datetime) -> ExFxRate | None:
         """The snapshot valid at ``at`` (latest ``valid_from``, then latest recorded)."""
@@ -234,6 +382,7 @@ class FxService:
                 ExFxRate.quote_currency == quote,
                 ExFxRate.valid_from <= at,
                 ExFxRate.valid_until > at,
+                ExFxRate.state == "active",
             )
             .order_by(ExFxRate.valid_from.desc(), ExFxRate.created_at.desc(), ExFxRate.id.desc())
             .limit(1)

@@ -1,7 +1,9 @@
 """HTTP routes of cross-border settlement (``/v1/exchange/fx``, ``/v1/exchange/settlement``).
 
 * ``POST /v1/exchange/fx/rates`` records an FX rate snapshot (settlement bank, exchange
-  operator: ``exchange.fx``); ``GET`` lists snapshots (any signed-in user).
+  operator: ``exchange.fx``); ``GET`` lists snapshots (any signed-in user). A rate outside
+  the plausibility band is ``pending`` until ``POST .../{id}/approve`` (or ``/reject``) by
+  a second user of the same bank, with a reason.
 * ``GET /v1/exchange/settlement/report`` is the end-of-day report per settlement bank and
   currency, gross and netted (``exchange.fx`` or ``exchange.operate``).
 * ``GET /v1/exchange/settlement/statement`` is a participant's own lines of a day.
@@ -37,6 +39,19 @@ class RateIn(BaseModel):
     observed_at: AwareDatetime | None = None
     valid_from: AwareDatetime
     valid_until: AwareDatetime
+    reason: str | None = Field(
+        default=None,
+        max_length=400,
+        description="Why the rate moved (a rate outside the band waits for a second user).",
+    )
+
+
+class DecisionIn(BaseModel):
+    """A second user's decision on a pending rate, with its reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=400)
 
 
 def _fx(request: Request, session: SessionDep) -> FxService:
@@ -59,7 +74,24 @@ def record_rate(
         observed_at=body.observed_at,
         valid_from=body.valid_from,
         valid_until=body.valid_until,
+        reason=body.reason,
     )
+
+
+@router.post("/v1/exchange/fx/rates/{rate_id}/approve")
+def approve_rate(
+    rate_id: str, body: DecisionIn, request: Request, actor: CurrentActor, session: SessionDep
+) -> dict[str, Any]:
+    """A second user of the recording bank approves a pending (out-of-band) rate."""
+    return _fx(request, session).decide(actor, rate_id, approve=True, reason=body.reason)
+
+
+@router.post("/v1/exchange/fx/rates/{rate_id}/reject")
+def reject_rate(
+    rate_id: str, body: DecisionIn, request: Request, actor: CurrentActor, session: SessionDep
+) -> dict[str, Any]:
+    """A second user of the recording bank rejects a pending (out-of-band) rate."""
+    return _fx(request, session).decide(actor, rate_id, approve=False, reason=body.reason)
 
 
 @router.get("/v1/exchange/fx/rates")

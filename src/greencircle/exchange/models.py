@@ -1,6 +1,7 @@
 """Exchange tables: the command journal, orders and trades.
 
-Quantities are integers [t]; prices are integer ticks of the market's tick; money is in
+Quantities are integers in the instrument class's unit (``tCO2e``, ``kg``, ... see
+:mod:`greencircle.exchange.units`); prices are integer ticks of the market's tick; money is in
 minor units of the market currency (``*_minor``). Times are UTC.
 """
 
@@ -26,7 +27,7 @@ from greencircle.kit.ids import new_id
 from greencircle.kit.timeutil import utcnow
 from greencircle.storage.base import Base
 
-__all__ = ["ExFxRate", "ExJournal", "ExOrder", "ExTrade"]
+__all__ = ["FX_STATES", "ExFxRate", "ExJournal", "ExOrder", "ExSetting", "ExTrade"]
 
 #: 64-bit autoincrement key that is SQLite's rowid alias on SQLite.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
@@ -171,3 +172,29 @@ class ExFxRate(Base):
     recorded_by_org_id: Mapped[str] = mapped_column(String(26))
     leaf_index: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: ``active`` (usable), ``pending`` (outside the plausibility band: waits for a second
+    #: user of the recording bank) or ``rejected``; see :data:`FX_STATES`.
+    state: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+    #: The recorder's reason for a rate outside the band (optional when recording).
+    reason: Mapped[str | None] = mapped_column(String(400))
+    decided_by_user_id: Mapped[str | None] = mapped_column(String(26))
+    #: The second user's reason for approving or rejecting a pending rate (required).
+    decision_reason: Mapped[str | None] = mapped_column(String(400))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+#: Life cycle of an FX snapshot (four eyes for rates outside the plausibility band).
+FX_STATES = ("active", "pending", "rejected")
+
+
+class ExSetting(Base):
+    """A setting of this exchange database, e.g. ``trading_hours = relaxed`` written by the
+    demo loader so that ``make demo`` can be tried on any day (see
+    :func:`greencircle.exchange.endpoints.hours_enforced`)."""
+
+    __tablename__ = "ex_settings"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    set_by: Mapped[str] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -71,6 +71,9 @@ class ExAuction(Base):
         The authority's offer (an ``ExOrder`` sell row holding its units).
     client_ref
         Idempotency key of the creating request (unique per organisation).
+    titles
+        The title per console language (``{"en": ..., "zh-CN": ...}``); ``title`` is shown
+        where a language has none.
     """
 
     __tablename__ = "ex_auctions"
@@ -85,6 +88,7 @@ class ExAuction(Base):
     instrument_code: Mapped[str] = mapped_column(String(160))
     instrument_id: Mapped[str] = mapped_column(String(26))
     title: Mapped[str] = mapped_column(String(200))
+    titles: Mapped[dict[str, str] | None] = mapped_column(JSON)
     pricing: Mapped[str] = mapped_column(String(12))
     side: Mapped[str] = mapped_column(String(12))
     offered_quantity: Mapped[int] = mapped_column(BigInteger)

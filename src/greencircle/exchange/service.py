@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
-from greencircle.errors import Conflict, Forbidden, NotFound
+from greencircle.errors import Conflict, Forbidden, Invalid, NotFound
 from greencircle.exchange.book import Code, Fill, Kind, Result, Side, STPMode, TimeInForce
 from greencircle.exchange.book_fast import FastBook
 from greencircle.exchange.clearing import Clearing, ClearingHost, Rejection, TradeCtx
@@ -41,14 +41,26 @@ from greencircle.exchange.models import ExOrder, ExTrade
 from greencircle.exchange.prices import PriceCode
 from greencircle.exchange.rules import MarketRules, band_limits, fee_minor
 from greencircle.exchange.surveillance import record_rejection
+from greencircle.exchange.units import instrument_units, unit_of
 from greencircle.kit.paging import page
 from greencircle.registry.markets import Market
 
-__all__ = ["BookRegistry", "ExchangeService", "OrderAck"]
+__all__ = ["ORDER_SORTS", "BookRegistry", "ExchangeService", "OrderAck"]
 
 T = TypeVar("T")
 
 _TAPE = 50
+#: Sort orders of :meth:`ExchangeService.my_orders`: name -> (column, descending).
+ORDER_SORTS: dict[str, tuple[str, bool]] = {
+    "newest": ("priority_seq", True),
+    "oldest": ("priority_seq", False),
+    "instrument": ("instrument_code", False),
+    "price_high": ("price_ticks", True),
+    "price_low": ("price_ticks", False),
+    "quantity_high": ("quantity", True),
+    "quantity_low": ("quantity", False),
+    "status": ("status", False),
+}
 _FINAL_REASON = {
     Code.CANCELLED: "ioc_remainder",
     Code.SELF_TRADE_PREVENTED: "self_trade_prevented",
@@ -286,16 +298,21 @@ class ExchangeService(ClearingHost):
         return close
 
     def _check_quantity(self, ctx: _Ctx, quantity: object) -> OrderAck | None:
+        unit = unit_of(ctx.inst.instrument_class)
         if type(quantity) is not int or quantity <= 0:
-            return _reject("invalid_quantity", f"quantity {quantity!r} must be an integer > 0 [t]")
+            return _reject(
+                "invalid_quantity", f"quantity {quantity!r} must be an integer > 0 [{unit}]"
+            )
         if quantity % ctx.rules.lot:
             return _reject(
-                "lot_size", f"quantity {quantity} is not a multiple of the lot {ctx.rules.lot} t"
+                "lot_size",
+                f"quantity {quantity} {unit} is not a multiple of the lot {ctx.rules.lot} {unit}",
             )
         if quantity > ctx.rules.max_order_lots * ctx.rules.lot:
             return _reject(
                 "quantity_too_large",
-                f"quantity {quantity} exceeds {ctx.rules.max_order_lots * ctx.rules.lot} t "
+                f"quantity {quantity} {unit} exceeds "
+                f"{ctx.rules.max_order_lots * ctx.rules.lot} {unit} "
                 "(block trades are not traded in the continuous book)",
             )
         return None
@@ -349,6 +366,7 @@ class ExchangeService(ClearingHost):
             "protection_price": (
                 fmt(int(row.protection_ticks)) if row.protection_ticks is not None else None
             ),
+            **instrument_units(row.instrument_code),
             "quantity": int(row.quantity),
             "open_quantity": int(row.open_quantity),
             "filled_quantity": filled,
@@ -375,6 +393,7 @@ class ExchangeService(ClearingHost):
             "instrument": t.instrument_code,
             "price": fmt(int(t.price_ticks)),
             "quantity": int(t.quantity),
+            **instrument_units(t.instrument_code),
             "aggressor": t.aggressor,
             "mode": t.mode,
             "sets_close": bool(t.sets_close),
@@ -794,17 +813,34 @@ class ExchangeService(ClearingHost):
         market: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        instrument: str | None = None,
+        mode: str | None = None,
+        sort: str = "newest",
     ) -> tuple[list[dict[str, Any]], int]:
-        """The actor organisation's orders, newest first, and their total count."""
+        """The actor organisation's orders across instruments and trading modes, and their
+        total count.
+
+        Filters: ``status``, ``market``, ``instrument`` (full code), ``mode``
+        (``continuous``, ``listed``, ...). ``sort``: one of :data:`ORDER_SORTS` (default
+        ``newest``: entry order, newest first).
+        """
         actor.require(Perm.EXCHANGE_READ)
         conds = [ExOrder.org_id == actor.org_id]
         if status:
             conds.append(ExOrder.status == status)
         if market:
             conds.append(ExOrder.market_code == market)
-        rows, total = page(
-            self.session, ExOrder, conds, [ExOrder.priority_seq.desc()], limit, offset
-        )
+        if instrument:
+            conds.append(ExOrder.instrument_code == instrument)
+        if mode:
+            conds.append(ExOrder.mode == mode)
+        if sort not in ORDER_SORTS:
+            raise Invalid(f"sort must be one of {list(ORDER_SORTS)}", code="exchange.bad_sort")
+        column, descending = ORDER_SORTS[sort]
+        key = getattr(ExOrder, column)
+        first = key.desc() if descending else key.asc()
+        order_by = [first.nulls_last(), ExOrder.priority_seq.desc()]
+        rows, total = page(self.session, ExOrder, conds, order_by, limit, offset)
         return [self.order_view(r) for r in rows], total
 
     def order(self, actor: Actor, order_id: str) -> dict[str, Any]:
@@ -854,6 +890,7 @@ class ExchangeService(ClearingHost):
         return {
             "market": st.market,
             "instrument": st.instrument,
+            **instrument_units(st.instrument),
             "version": st.version,
             "bids": [
                 {"price": fmt(lv.price_ticks), "quantity": lv.quantity, "orders": lv.orders}
@@ -918,6 +955,7 @@ class ExchangeService(ClearingHost):
         return {
             "market": market,
             "instrument": ctx.inst.code,
+            **instrument_units(ctx.inst.code),
             "interval": "1d",
             "previous_close": fmt(prev) if prev is not None else None,
             "bars": [

@@ -11,6 +11,7 @@ and ``/v1/exchange/fx/rates``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -19,23 +20,34 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, or_, select
 
 from greencircle.api.deps import SessionDep
+from greencircle.auth.models import Organisation
 from greencircle.auth.roles import Perm
-from greencircle.errors import Invalid
+from greencircle.errors import Invalid, NotFound
 from greencircle.exchange.fx import FxService
 from greencircle.exchange.models import ExTrade
-from greencircle.kit.quantity import format_minor
+from greencircle.exchange.units import display_helpers, instrument_units
+from greencircle.kit import fmt
+from greencircle.kit.timeutil import as_utc, to_local, utcnow
 from greencircle.registry.markets import default_catalog
-from greencircle.web.console import ConsoleActor, check_csrf, render
+from greencircle.web.console import ConsoleActor, check_csrf, page_lang, render
+from greencircle.web.i18n import translate
 
 __all__ = ["PAGE", "router"]
 
 router = APIRouter(include_in_schema=False)
 
 PAGE = "/console/exchange/settlement"
+#: Outcomes of the rate forms shown after the redirect.
+DONE = ("rate", "pending", "approved", "rejected")
 
 
-def _money(amount: int, currency: str) -> str:
-    return format_minor(amount, default_catalog().currency(currency).scale)
+def _money_in(lang: str) -> Callable[[int, str], str]:
+    """Money [minor units] of a currency as people read it in ``lang`` (kit/fmt.py)."""
+
+    def money(amount: int, currency: str) -> str:
+        return fmt.minor(amount, default_catalog().currency(currency).scale, lang)
+
+    return money
 
 
 def _default_day(svc: FxService, org_id: str | None) -> str | None:
@@ -59,6 +71,8 @@ def settlement_page(
     if Perm.EXCHANGE_FX not in actor.perms:
         actor.require(Perm.EXCHANGE_READ)
     svc = FxService(session, request.app.state.log_signer)
+    lang = page_lang(request)
+    _money = _money_in(lang)
     banker = Perm.EXCHANGE_FX in actor.perms or Perm.EXCHANGE_OPERATE in actor.perms
     day = (
         trade_date.isoformat()
@@ -70,8 +84,19 @@ def settlement_page(
     fx_trades: list[dict[str, Any]] = []
     if day and banker:
         report = svc.settlement_report(actor, day, netted=netted)
+        names = {
+            str(o.code): o
+            for o in session.scalars(
+                select(Organisation).where(
+                    Organisation.code.in_([g["settlement_bank"] for g in report["groups"]])
+                )
+            )
+        }
         for g in report["groups"]:
             cur = g["currency"]
+            bank = names.get(g["settlement_bank"])
+            # the bank's name in the page's language in the heading (its code stays below)
+            g["bank_org"] = bank
             g["gross_text"] = _money(g["gross_total_minor"], cur)
             g["netted_text"] = _money(g.get("netted_total_minor", 0), cur)
             for p in g["participants"]:
@@ -107,6 +132,7 @@ def settlement_page(
                     "id": t.id,
                     "instrument": t.instrument_code,
                     "quantity": int(t.quantity),
+                    "unit": instrument_units(t.instrument_code)["unit"],
                     "cost": _money(int(t.notional_minor) + int(t.buyer_fee_minor), cur),
                     "currency": cur,
                     "paid": _money(int(t.buyer_paid_minor or 0), str(t.buyer_currency)),
@@ -127,10 +153,47 @@ def settlement_page(
         report=report,
         statement=statement,
         fx_trades=fx_trades,
-        rates=svc.rates(limit=10),
+        rates=[
+            r | {"state_label": translate(lang, f"settlement.state.{r['state']}")}
+            for r in svc.rates(limit=10)
+        ],
+        current=_current_rates(svc),
+        pending=svc.pending(actor) if Perm.EXCHANGE_FX in actor.perms else [],
+        band=svc.config.facts["band_pct"],
+        band_status=translate(lang, f"settlement.fact.{svc.config.facts['band_pct']['status']}"),
+        decisions=[(d, translate(lang, f"settlement.{d}")) for d in ("approve", "reject")],
+        done_text=translate(lang, f"settlement.done.{done}") if done in DONE else "",
         can_record=Perm.EXCHANGE_FX in actor.perms,
-        done=done == "rate",
+        done=done if done in DONE else None,
+        **display_helpers(lang),
     )
+
+
+def _current_rates(svc: FxService) -> list[dict[str, Any]]:
+    """Per funding currency (against each market currency used): the latest active
+    snapshot, when it expires and whether it is valid now."""
+    now = utcnow()
+    quotes = sorted({m.currency.value for m in svc.catalog.markets.values()})
+    out: list[dict[str, Any]] = []
+    for base in sorted(svc.config.fx_provider):
+        for quote in quotes:
+            if base == quote:
+                continue
+            row = svc.latest(base, quote)
+            if row is None:
+                continue
+            until = as_utc(row.valid_until)
+            out.append(
+                {
+                    "base": base,
+                    "quote": quote,
+                    "rate": row.rate,
+                    "expires": to_local(until).strftime("%Y-%m-%d %H:%M"),
+                    "valid": as_utc(row.valid_from) <= now < until,
+                    "expired": until <= now,
+                }
+            )
+    return out
 
 
 @router.post(f"{PAGE}/rates")
@@ -145,6 +208,7 @@ def record_rate_form(
     valid_from: Annotated[str, Form(max_length=40)],
     valid_until: Annotated[str, Form(max_length=40)],
     quote: Annotated[str, Form(max_length=3)] = "CNY",
+    reason: Annotated[str, Form(max_length=400)] = "",
 ) -> RedirectResponse:
     """Record a rate snapshot (same call as ``POST /v1/exchange/fx/rates``).
 
@@ -158,7 +222,7 @@ def record_rate_form(
         raise Invalid(
             "validity times must be YYYY-MM-DDTHH:MM", code="exchange.fx_bad_validity"
         ) from None
-    FxService(session, request.app.state.log_signer).record_rate(
+    got = FxService(session, request.app.state.log_signer).record_rate(
         actor,
         base=base.strip().upper(),
         quote=quote.strip().upper(),
@@ -166,5 +230,29 @@ def record_rate_form(
         source=source.strip(),
         valid_from=start,
         valid_until=end,
+        reason=reason,
     )
-    return RedirectResponse(f"{PAGE}?done=rate", status_code=303)
+    done = "pending" if got["state"] == "pending" else "rate"
+    return RedirectResponse(f"{PAGE}?done={done}", status_code=303)
+
+
+@router.post(PAGE + "/rates/{rate_id}/{decision}")
+def decide_rate_form(
+    request: Request,
+    rate_id: str,
+    decision: str,
+    actor: ConsoleActor,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=400)] = "",
+) -> RedirectResponse:
+    """A second user of the bank approves or rejects a pending rate, with a reason (same
+    call as ``POST /v1/exchange/fx/rates/{id}/approve`` and ``/reject``)."""
+    check_csrf(request, csrf)
+    if decision not in ("approve", "reject"):
+        raise NotFound(f"no action {decision!r}", code="exchange.unknown_action")
+    FxService(session, request.app.state.log_signer).decide(
+        actor, rate_id, approve=decision == "approve", reason=reason
+    )
+    done = "approved" if decision == "approve" else "rejected"
+    return RedirectResponse(f"{PAGE}?done={done}", status_code=303)

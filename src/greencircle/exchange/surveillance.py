@@ -50,6 +50,7 @@ from greencircle.exchange.marketdata import previous_close, vwap_ticks
 from greencircle.exchange.models import ExOrder, ExTrade
 from greencircle.exchange.models_surveillance import ALERT_STATUSES, ExAlert, ExRejection
 from greencircle.exchange.rules import MarketRules, band_limits, load_rules
+from greencircle.exchange.units import instrument_units, unit_of
 from greencircle.kit.paging import page
 from greencircle.kit.timeutil import as_utc, utcnow
 from greencircle.registry.ledger import AccountKind
@@ -387,12 +388,13 @@ def _t(units: int, scale: int) -> str:
 
 
 def _limit_text(inst: RegInstrument, limit: int, issued: int, rule: PositionLimit) -> str:
+    u = unit_of(inst.instrument_class)
     parts = []
     if rule.share_pct is not None:
-        parts.append(f"{rule.share_pct}% of {_t(issued, inst.scale)} t issued")
+        parts.append(f"{rule.share_pct}% of {_t(issued, inst.scale)} {u} issued")
     if rule.max_t is not None:
-        parts.append(f"at most {rule.max_t:,} t")
-    return f"{_t(limit, inst.scale)} t ({', '.join(parts)})"
+        parts.append(f"at most {rule.max_t:,} {u}")
+    return f"{_t(limit, inst.scale)} {u} ({', '.join(parts)})"
 
 
 def check_position(
@@ -430,9 +432,10 @@ def check_position(
     after = holding + extra_units
     if after <= limit:
         return None
+    u = unit_of(inst.instrument_class)
     return (
-        f"the holding of {inst.code} would be {_t(after, inst.scale)} t "
-        f"({_t(holding, inst.scale)} t held + {_t(extra_units, inst.scale)} t), above the "
+        f"the holding of {inst.code} would be {_t(after, inst.scale)} {u} "
+        f"({_t(holding, inst.scale)} {u} held + {_t(extra_units, inst.scale)} {u}), above the "
         f"large-holding limit {_limit_text(inst, limit, issued, rule)} [estimate]"
     )
 
@@ -656,9 +659,11 @@ class SurveillanceService:
                             "limit_units": limit,
                             "issued_units": issued,
                             "scale": int(inst.scale),
+                            "unit": unit_of(inst.instrument_class),
                             "share_pct": _pct(held, issued) if issued else None,
                         },
-                        f"{ctx.orgs.get(str(org), org)} holds {_t(held, inst.scale)} t of "
+                        f"{ctx.orgs.get(str(org), org)} holds {_t(held, inst.scale)} "
+                        f"{unit_of(inst.instrument_class)} of "
                         f"{inst.code}, above the large-holding limit "
                         f"{_limit_text(inst, limit, issued, rule)}",
                     )
@@ -705,6 +710,7 @@ class SurveillanceService:
 
     def _volume(self, ctx: _Day, code: str, trades: Sequence[ExTrade]) -> list[_Finding]:
         th = ctx.th
+        u = instrument_units(code)["unit"]
         volume = sum(int(t.quantity) for t in trades)
         bought: dict[str, int] = {}
         sold: dict[str, int] = {}
@@ -724,6 +730,7 @@ class SurveillanceService:
                         code,
                         org,
                         {
+                            "unit": u,
                             "volume_t": volume,
                             "bought_t": b,
                             "sold_t": s,
@@ -731,7 +738,7 @@ class SurveillanceService:
                             "threshold_pct": str(th.volume_share_pct),
                         },
                         f"{ctx.orgs.get(org, org)} was on one side of {_pct(side, volume)}% of "
-                        f"{volume:,} t traded in {code} on {ctx.trade_date} "
+                        f"{volume:,} {u} traded in {code} on {ctx.trade_date} "
                         f"(alert from {th.volume_share_pct}%)",
                     )
                 )
@@ -743,14 +750,15 @@ class SurveillanceService:
                         code,
                         org,
                         {
+                            "unit": u,
                             "bought_t": b,
                             "sold_t": s,
                             "round_trip_t": both,
                             "threshold_t": th.round_trip_t,
                         },
-                        f"{ctx.orgs.get(org, org)} bought {b:,} t and sold {s:,} t of {code} on "
-                        f"{ctx.trade_date} (round trip {both:,} t, alert from "
-                        f"{th.round_trip_t:,} t)",
+                        f"{ctx.orgs.get(org, org)} bought {b:,} {u} and sold {s:,} {u} of "
+                        f"{code} on {ctx.trade_date} (round trip {both:,} {u}, alert from "
+                        f"{th.round_trip_t:,} {u})",
                     )
                 )
         return out

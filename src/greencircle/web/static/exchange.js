@@ -31,7 +31,7 @@
     ],
     yAxis: [
       { type: "value", scale: true, name: L.unit },
-      { type: "value", gridIndex: 1, name: "t", splitNumber: 2 }
+      { type: "value", gridIndex: 1, name: L.qty, splitNumber: 2 }
     ],
     series: [
       { name: L.price, type: "candlestick", data: data.candles,
