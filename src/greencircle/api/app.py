@@ -18,6 +18,7 @@ from greencircle import __version__
 from greencircle.api.deps import SessionDep
 from greencircle.api.errors import install_error_handlers
 from greencircle.api.middleware import UnitOfWorkMiddleware
+from greencircle.api.openapi import install_openapi
 from greencircle.audit.endpoints import router as audit_router
 from greencircle.audit.keys import LogSigner, signer_from
 from greencircle.audit.service import AuditLog
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agreement_console_router)
     app.include_router(auction_console_router)
     app.include_router(surveillance_console_router)
+    install_openapi(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         UnitOfWorkMiddleware,

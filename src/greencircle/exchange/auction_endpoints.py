@@ -27,6 +27,7 @@ from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
 from greencircle.exchange.auctions import AuctionService
 from greencircle.exchange.endpoints import bearer_docs, build_service, run_command
+from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
 
 __all__ = ["auction_service", "router"]
 
@@ -128,8 +129,8 @@ def reserve_requests(
     actor: CurrentActor,
     svc: AuctionDep,
     status: Annotated[str | None, Query(pattern="^(pending|issued|rejected)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Reserve requests of the caller's markets, newest first."""
     items, total = svc.reserve_requests(actor, status=status, limit=limit, offset=offset)
@@ -173,8 +174,8 @@ def list_auctions(
     ] = None,
     market: Annotated[str | None, Query(max_length=24)] = None,
     kind: Annotated[str | None, Query(pattern="^(one_way|call)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Auctions (public information), newest first."""
     items, total = svc.list_auctions(

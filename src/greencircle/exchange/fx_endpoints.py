@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +17,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from greencircle.api.deps import CurrentActor, SessionDep
 from greencircle.exchange.fx import FxService
+from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
+from greencircle.kit.timeutil import IsoDate
 
 __all__ = ["router"]
 
@@ -69,8 +71,8 @@ def list_rates(
     session: SessionDep,
     base: Annotated[str | None, Query(pattern="^[A-Z]{3}$")] = None,
     quote: Annotated[str | None, Query(pattern="^[A-Z]{3}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Rate snapshots, newest validity first."""
     items = _fx(request, session).rates(base=base, quote=quote, limit=limit, offset=offset)
@@ -97,7 +99,7 @@ def settlement_report(
     request: Request,
     actor: CurrentActor,
     session: SessionDep,
-    trade_date: date,
+    trade_date: IsoDate,
     market: Annotated[str | None, Query(max_length=24)] = None,
     netted: bool = True,
 ) -> dict[str, Any]:
@@ -109,7 +111,7 @@ def settlement_report(
 
 @router.get("/v1/exchange/settlement/statement")
 def settlement_statement(
-    request: Request, actor: CurrentActor, session: SessionDep, trade_date: date
+    request: Request, actor: CurrentActor, session: SessionDep, trade_date: IsoDate
 ) -> dict[str, Any]:
     """The caller organisation's settlement lines of a day, per currency."""
     return _fx(request, session).statement(actor, trade_date.isoformat())

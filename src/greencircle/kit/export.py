@@ -54,7 +54,7 @@ def safe_row(values: Iterable[Any]) -> list[Any]:
 
 
 def csv_text(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
-    """An RFC 4180 CSV document (CRLF line ends) with every cell passed through :func:`safe_cell`."""
+    """An RFC 4180 CSV document (CRLF line ends), every cell through :func:`safe_cell`."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(safe_row(header))

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BeforeValidator
+
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: Any) -> Any:
+    # pydantic also reads numbers (and numeric strings) as Unix times; a calendar date
+    # given as text must be ISO 8601 ``YYYY-MM-DD``, as the OpenAPI ``date`` format says.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("expected an ISO 8601 date YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("expected an ISO 8601 date YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+"""A calendar date that must be written ``YYYY-MM-DD`` (no Unix timestamps)."""
 
 
 def utcnow() -> datetime:

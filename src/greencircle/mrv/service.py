@@ -13,7 +13,7 @@ import io
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -402,7 +402,7 @@ class MrvService:
         results = batch.results.select(list(RESULT_COLUMNS)).to_pylist()
         return {
             "results": [_jsonable(r) for r in results],
-            "errors": [e.__dict__ for e in batch.error_rows()],
+            "errors": [asdict(e) for e in batch.error_rows()],
             "total_emissions_tco2": str(batch.total_emissions_tco2()),
         }
 
