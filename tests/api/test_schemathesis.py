@@ -44,6 +44,7 @@ SEED = 20261205
 CONFIG: dict[str, Any] = {
     "seed": SEED,
     "workers": 1,
+    "cache": {"enabled": False},  # no state carried over from an earlier run
     "generation": {"max-examples": MAX_EXAMPLES},
     "phases": {"stateful": {"enabled": False}},
     "checks": {
