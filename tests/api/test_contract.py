@@ -130,6 +130,7 @@ def test_errors_are_documented_with_the_one_error_body(api):
         ("get", "/v1/organisations/{org_id}", "cq-eeb", {}, 404, None),
         ("post", "/v1/exchange/fx/rates", "cq-pow-01", {"json": {}}, 422, "validation_error"),
         ("get", "/v1/exchange/settlement/statement?trade_date=0", "cq-eeb", {}, 422, None),
+        ("get", "/v1/exchange/fx/rates/current?at=0.5", "cq-eeb", {}, 422, "validation_error"),
         ("get", "/v1/audit/bundle/{leaf_index}", "cq-eeb", {}, 422, None),
     ],
 )

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from greencircle.api.deps import CurrentActor, SessionDep
 from greencircle.auth.policy import Actor
@@ -31,6 +31,7 @@ from greencircle.auth.roles import Perm
 from greencircle.exchange.agreements import BEST_LEVELS, AgreementService
 from greencircle.exchange.endpoints import bearer_docs, build_service, may_trade, run_command
 from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
+from greencircle.kit.timeutil import IsoDateTime
 
 __all__ = ["router"]
 
@@ -227,7 +228,7 @@ class ProposalIn(BaseModel):
     counterparty: str = Field(min_length=1, max_length=64, examples=["CQ-STE-01"])
     price: str = Field(max_length=40, examples=["45.00"])
     quantity: StrictInt = Field(description="[t]")
-    expires_at: AwareDatetime | None = None
+    expires_at: IsoDateTime | None = None
     note: str | None = Field(default=None, max_length=500)
     funding_currency: str | None = Field(default=None, min_length=3, max_length=3)
     client_ref: str | None = Field(default=None, min_length=1, max_length=200)

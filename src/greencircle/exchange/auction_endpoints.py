@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from greencircle.api.deps import CurrentActor, SessionDep
 from greencircle.auth.policy import Actor
@@ -28,6 +28,7 @@ from greencircle.auth.roles import Perm
 from greencircle.exchange.auctions import AuctionService
 from greencircle.exchange.endpoints import bearer_docs, build_service, run_command
 from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
+from greencircle.kit.timeutil import IsoDateTime
 
 __all__ = ["auction_service", "router"]
 
@@ -59,8 +60,8 @@ class AuctionIn(BaseModel):
     max_per_bidder: StrictInt | None = Field(default=None, description="[t]")
     min_bid_quantity: StrictInt | None = Field(default=None, description="[t]")
     reference_price: str | None = Field(default=None, max_length=40)
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: IsoDateTime
+    closes_at: IsoDateTime
     client_ref: str | None = Field(default=None, min_length=1, max_length=200)
 
 

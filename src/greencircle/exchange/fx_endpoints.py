@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from greencircle.api.deps import CurrentActor, SessionDep
 from greencircle.exchange.fx import FxService
 from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
-from greencircle.kit.timeutil import IsoDate
+from greencircle.kit.timeutil import IsoDate, IsoDateTime
 
 __all__ = ["router"]
 
@@ -36,9 +36,9 @@ class RateIn(BaseModel):
     source: str = Field(min_length=1, max_length=200, examples=["National Bank of Kazakhstan"])
     source_ref: str | None = Field(default=None, max_length=200)
     status: Literal["confirmed", "recall", "estimate"] = "confirmed"
-    observed_at: AwareDatetime | None = None
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
+    observed_at: IsoDateTime | None = None
+    valid_from: IsoDateTime
+    valid_until: IsoDateTime
 
 
 def _fx(request: Request, session: SessionDep) -> FxService:
@@ -86,7 +86,7 @@ def current_rate(
     session: SessionDep,
     base: Annotated[str, Query(pattern="^[A-Z]{3}$")],
     quote: Annotated[str, Query(pattern="^[A-Z]{3}$")] = "CNY",
-    at: AwareDatetime | None = None,
+    at: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     """The snapshot valid at ``at`` (default now), or ``{"rate": null}``."""
     svc = _fx(request, session)
