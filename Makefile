@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export GREENCIRCLE_VAR_DIR ?= $(CURDIR)/var
 DEMO_DB ?= sqlite:///$(CURDIR)/var/greencircle.db
 
-.PHONY: demo test lint format install system-deps serve bench clean
+.PHONY: demo test fuzz lint format install system-deps serve bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ format: $(STAMP)
 ## test: install everything the suite needs and run lint + the whole suite
 test: $(STAMP) system-deps lint
 	$(VENV)/bin/pytest -p no:cacheprovider
+
+## fuzz: only the bounded Schemathesis run against the API (part of `make test` too)
+fuzz: $(STAMP)
+	$(VENV)/bin/pytest -p no:cacheprovider tests/api/test_schemathesis.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ from greencircle import __version__
 from greencircle.api.deps import SessionDep
 from greencircle.api.errors import install_error_handlers
 from greencircle.api.middleware import UnitOfWorkMiddleware
+from greencircle.api.openapi import install_openapi
 from greencircle.audit.endpoints import router as audit_router
 from greencircle.audit.keys import LogSigner, signer_from
 from greencircle.audit.service import AuditLog
@@ -45,7 +46,8 @@ from greencircle.registry.console import router as registry_console_router
 from greencircle.registry.endpoints import router as registry_router
 from greencircle.storage.engine import make_engine, make_session_factory, unit_of_work
 from greencircle.storage.migrate import current_revision
-from greencircle.web.console import STATIC_DIR, console_error
+from greencircle.web.apidocs import mount_api_docs
+from greencircle.web.console import STATIC_DIR, console_error, install_console_not_found
 from greencircle.web.console import router as console_router
 
 log = logging.getLogger("greencircle.api")
@@ -122,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             '`{"error": code, "detail": ...}`; mutating calls accept `Idempotency-Key`.'
         ),
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served from packaged assets by mount_api_docs (no CDN)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.log_signer = signer
     app.state.jobs = jobs
     install_error_handlers(app, html_prefix="/console", html_error=console_error)
+    install_console_not_found(app)  # after the error handlers: it wraps theirs
     app.include_router(meta)
     app.include_router(auth_router)
     app.include_router(audit_router)
@@ -153,7 +156,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agreement_console_router)
     app.include_router(auction_console_router)
     app.include_router(surveillance_console_router)
+    install_openapi(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    mount_api_docs(app)
     app.add_middleware(
         UnitOfWorkMiddleware,
         session_factory=factory,

@@ -14,6 +14,7 @@ from greencircle.auth.service import AuthService, TokenCodec
 from greencircle.config import Settings
 from greencircle.errors import Unauthorized
 from greencircle.jobs.runner import JobRunner
+from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
 
 SESSION_COOKIE = "gc_session"
 
@@ -123,8 +124,8 @@ class PageParams:
 
     def __init__(
         self,
-        limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = DEFAULT_LIMIT,
+        offset: Offset = 0,
         sort: Annotated[str | None, Query(max_length=40, description="field or -field")] = None,
     ) -> None:
         self.limit = limit

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from greencircle.errors import Conflict, PlatformError, RateLimited
 
@@ -31,6 +36,28 @@ _HTTP_CODES = {
 }
 
 
+class ValidationIssue(BaseModel):
+    """One reason a request failed validation (an item of a ``validation_error`` detail)."""
+
+    loc: list[str] = Field(description="where: `body`/`query`/`path`/`header` then the field path")
+    type: str = Field(description="machine-readable kind, e.g. `missing`, `int_parsing`")
+    msg: str = Field(description="human-readable explanation")
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers: a stable code and a detail.
+
+    ``detail`` is a sentence for business rejections (``invalid``, ``not_found``, ...), the
+    list of :class:`ValidationIssue` for ``validation_error`` (422) and ``malformed_json``
+    (400), and a list of row errors (objects) for file and batch inputs.
+    """
+
+    error: str = Field(description="stable machine-readable error code", examples=["not_found"])
+    detail: str | list[ValidationIssue] | list[dict[str, Any]] | dict[str, Any] = Field(
+        description="explanation: text, validation issues, or row errors"
+    )
+
+
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
@@ -45,6 +72,28 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 HtmlRenderer = Callable[[Request, Exception], Response]
+
+
+@lru_cache(maxsize=512)
+def _path_regex(path_format: str) -> re.Pattern[str]:
+    return compile_path(path_format)[0]
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of ``app`` answers at ``path`` (for a 405's ``Allow``).
+
+    Starlette names only the methods of the first route whose path matches; a resource
+    served by several routes (``GET`` and ``POST`` of a collection) has them all. As in
+    OpenAPI, a concrete path (``/holds/cash``) is its own resource, not an instance of a
+    templated one that also matches (``/holds/{hold_id}``): only the routes with the
+    fewest path parameters count.
+    """
+    by_params: dict[int, set[str]] = {}
+    for context in iter_route_contexts(app.routes):
+        fmt, route_methods = context.path_format, context.methods
+        if fmt and route_methods and _path_regex(fmt).match(path):
+            by_params.setdefault(fmt.count("{"), set()).update(route_methods)
+    return sorted(by_params[min(by_params)]) if by_params else []
 
 
 def install_error_handlers(
@@ -85,12 +134,13 @@ def install_error_handlers(
         return JSONResponse({"error": "validation_error", "detail": detail}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
         return JSONResponse(
-            {"error": code, "detail": exc.detail},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            {"error": code, "detail": exc.detail}, status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(IntegrityError)

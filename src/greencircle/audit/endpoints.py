@@ -11,7 +11,7 @@ import base64
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import select
 
 from greencircle.api.deps import CurrentActor, SessionDep
@@ -21,6 +21,7 @@ from greencircle.audit.service import AuditLog
 from greencircle.auth.models import Organisation
 from greencircle.auth.policy import Actor, org_scope_clause
 from greencircle.errors import Forbidden
+from greencircle.kit.paging import INT64_MAX
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -37,7 +38,7 @@ def audit_log(session: SessionDep, signer: Annotated[LogSigner, Depends(get_sign
 
 
 AuditLogDep = Annotated[AuditLog, Depends(audit_log)]
-Size = Annotated[int, Query(ge=0)]
+Size = Annotated[int, Query(ge=0, le=INT64_MAX)]
 
 
 def visible_orgs(actor: Actor, log: AuditLog, org_ids: set[str]) -> set[str]:
@@ -105,7 +106,9 @@ def proof_consistency(log: AuditLogDep, first: Size, second: Size) -> dict[str, 
 
 
 @router.get("/bundle/{leaf_index}")
-def bundle(leaf_index: int, actor: CurrentActor, log: AuditLogDep) -> dict[str, Any]:
+def bundle(
+    leaf_index: Annotated[int, Path(ge=0, le=INT64_MAX)], actor: CurrentActor, log: AuditLogDep
+) -> dict[str, Any]:
     """A receipt bundle (event, inclusion proof, signed checkpoint, public key)."""
     leaf = log.leaf(leaf_index)
     if leaf.org_id and not visible_orgs(actor, log, {leaf.org_id}):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from greencircle.auth.roles import OrgType, Role
 from greencircle.kit.text import SafeText
@@ -19,6 +20,20 @@ class In(BaseModel):
     """Base of request bodies: unknown fields are an error, strings are stripped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Patch(In):
+    """Base of partial updates: omitted fields stay as they are; ``null`` is refused (422)
+    except for the fields in ``nullable``, which it clears."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _null_only_where_nullable(self) -> Self:
+        for name in sorted(self.model_fields_set - self.nullable):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} may be omitted but not null")
+        return self
 
 
 class Out(BaseModel):
@@ -76,12 +91,14 @@ class OrganisationIn(In):
     registration_no: SafeText | None = Field(default=None, max_length=40)
 
 
-class OrganisationPatch(In):
-    name_en: SafeText | None = Field(default=None, min_length=1, max_length=200)
-    name_zh: SafeText | None = Field(default=None, min_length=1, max_length=200)
+class OrganisationPatch(Patch):
+    nullable = frozenset({"sector", "registration_no"})
+
+    name_en: Annotated[SafeText, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    name_zh: Annotated[SafeText, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
     sector: SafeText | None = Field(default=None, max_length=40)
     registration_no: SafeText | None = Field(default=None, max_length=40)
-    is_active: bool | None = None
+    is_active: StrictBool | SkipJsonSchema[None] = None
 
 
 class FacilityOut(Out):
@@ -127,12 +144,16 @@ class UserIn(In):
     locale: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")
 
 
-class UserPatch(In):
-    display_name: SafeText | None = Field(default=None, min_length=1, max_length=120)
-    roles: list[Role] | None = Field(default=None, min_length=1)
-    is_active: bool | None = None
+class UserPatch(Patch):
+    nullable = frozenset({"email"})
+
+    display_name: (
+        Annotated[SafeText, Field(min_length=1, max_length=120)] | SkipJsonSchema[None]
+    ) = None
+    roles: Annotated[list[Role], Field(min_length=1)] | SkipJsonSchema[None] = None
+    is_active: StrictBool | SkipJsonSchema[None] = None
     email: EmailStr | None = None
-    locale: str | None = Field(default=None, pattern=r"^(zh-CN|en)$")
+    locale: Annotated[str, Field(pattern=r"^(zh-CN|en)$")] | SkipJsonSchema[None] = None
 
 
 class PasswordChangeIn(In):

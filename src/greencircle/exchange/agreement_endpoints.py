@@ -23,13 +23,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from greencircle.api.deps import CurrentActor, SessionDep
 from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
 from greencircle.exchange.agreements import BEST_LEVELS, AgreementService
 from greencircle.exchange.endpoints import bearer_docs, build_service, may_trade, run_command
+from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
+from greencircle.kit.timeutil import IsoDateTime
 
 __all__ = ["router"]
 
@@ -96,7 +98,7 @@ def agreement_trades(
     market: str,
     instrument: str,
     svc: AgreementDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """Listed and block trades of the instrument (public, no participants), newest first."""
     return {"items": svc.trades(market, instrument, limit=limit)}
@@ -132,8 +134,8 @@ def my_listings(
     svc: AgreementDep,
     status: Annotated[str | None, Query(pattern="^(open|filled|cancelled)$")] = None,
     market: Annotated[str | None, Query(max_length=24)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Own organisation's listings, newest first."""
     items, total = svc.my_listings(actor, status=status, market=market, limit=limit, offset=offset)
@@ -226,7 +228,7 @@ class ProposalIn(BaseModel):
     counterparty: str = Field(min_length=1, max_length=64, examples=["CQ-STE-01"])
     price: str = Field(max_length=40, examples=["45.00"])
     quantity: StrictInt = Field(description="[t]")
-    expires_at: AwareDatetime | None = None
+    expires_at: IsoDateTime | None = None
     note: str | None = Field(default=None, max_length=500)
     funding_currency: str | None = Field(default=None, min_length=3, max_length=3)
     client_ref: str | None = Field(default=None, min_length=1, max_length=200)
@@ -286,8 +288,8 @@ def list_proposals(
     status: Annotated[
         str | None, Query(pattern="^(proposed|confirmed|rejected|withdrawn|expired)$")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Proposals the own organisation initiated (``outgoing``) or received
     (``incoming``); due proposals are expired first."""

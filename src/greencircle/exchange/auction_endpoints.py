@@ -20,13 +20,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from greencircle.api.deps import CurrentActor, SessionDep
 from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
 from greencircle.exchange.auctions import AuctionService
 from greencircle.exchange.endpoints import bearer_docs, build_service, run_command
+from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
+from greencircle.kit.timeutil import IsoDateTime
 
 __all__ = ["auction_service", "router"]
 
@@ -61,8 +63,8 @@ class AuctionIn(BaseModel):
     max_per_bidder: StrictInt | None = Field(default=None, description="[t]")
     min_bid_quantity: StrictInt | None = Field(default=None, description="[t]")
     reference_price: str | None = Field(default=None, max_length=40)
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: IsoDateTime
+    closes_at: IsoDateTime
     client_ref: str | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -131,8 +133,8 @@ def reserve_requests(
     actor: CurrentActor,
     svc: AuctionDep,
     status: Annotated[str | None, Query(pattern="^(pending|issued|rejected)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Reserve requests of the caller's markets, newest first."""
     items, total = svc.reserve_requests(actor, status=status, limit=limit, offset=offset)
@@ -176,8 +178,8 @@ def list_auctions(
     ] = None,
     market: Annotated[str | None, Query(max_length=24)] = None,
     kind: Annotated[str | None, Query(pattern="^(one_way|call)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Auctions (public information), newest first."""
     items, total = svc.list_auctions(

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy.orm import Session
 
 from greencircle.api.deps import CurrentActor, SessionDep, current_actor, get_codec
+from greencircle.api.openapi import file_response
 from greencircle.audit.keys import LogSigner
 from greencircle.auth.policy import Actor
 from greencircle.auth.roles import Perm
@@ -37,6 +38,7 @@ from greencircle.auth.service import AuthService
 from greencircle.errors import Conflict, Forbidden, Invalid
 from greencircle.exchange.hours import hours_enforced
 from greencircle.exchange.service import BookRegistry, ExchangeService, OrderAck
+from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
 from greencircle.registry.endpoints import service_for
 from greencircle.storage.engine import unit_of_work
 
@@ -274,8 +276,8 @@ def list_orders(
     svc: ExchangeDep,
     status: Annotated[str | None, Query(pattern="^(open|filled|cancelled)$")] = None,
     market: Annotated[str | None, Query(max_length=24)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     instrument: Annotated[str | None, Query(max_length=160)] = None,
     mode: Annotated[str | None, Query(max_length=12)] = None,
     sort: Annotated[str, Query(max_length=16)] = "newest",
@@ -305,8 +307,8 @@ def get_order(order_id: str, actor: CurrentActor, svc: ExchangeDep) -> dict[str,
 def list_trades(
     actor: CurrentActor,
     svc: ExchangeDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Own organisation's trades (either side), newest first."""
     items, total = svc.my_trades(actor, limit=limit, offset=offset)
@@ -339,7 +341,7 @@ def tape(
     market: str,
     instrument: str,
     svc: ExchangeDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """Public trade tape, newest first (no participants)."""
     return {"items": svc.tape(market, instrument, limit=limit)}
@@ -357,7 +359,9 @@ def ohlc(
     return svc.ohlc(market, instrument, days=days)
 
 
-@router.get("/stream")
+@router.get(
+    "/stream", responses=file_response("text/event-stream", description="server-sent events")
+)
 async def stream(
     request: Request,
     market: Annotated[str, Query(min_length=1, max_length=24)],

@@ -11,14 +11,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from greencircle.api.deps import CurrentActor, SessionDep
 from greencircle.exchange.fx import FxService
+from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
+from greencircle.kit.timeutil import IsoDate, IsoDateTime
 
 __all__ = ["router"]
 
@@ -36,9 +38,9 @@ class RateIn(BaseModel):
     source: str = Field(min_length=1, max_length=200, examples=["National Bank of Kazakhstan"])
     source_ref: str | None = Field(default=None, max_length=200)
     status: Literal["confirmed", "recall", "estimate"] = "confirmed"
-    observed_at: AwareDatetime | None = None
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
+    observed_at: IsoDateTime | None = None
+    valid_from: IsoDateTime
+    valid_until: IsoDateTime
     reason: str | None = Field(
         default=None,
         max_length=400,
@@ -101,8 +103,8 @@ def list_rates(
     session: SessionDep,
     base: Annotated[str | None, Query(pattern="^[A-Z]{3}$")] = None,
     quote: Annotated[str | None, Query(pattern="^[A-Z]{3}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Rate snapshots, newest validity first."""
     items = _fx(request, session).rates(base=base, quote=quote, limit=limit, offset=offset)
@@ -116,7 +118,7 @@ def current_rate(
     session: SessionDep,
     base: Annotated[str, Query(pattern="^[A-Z]{3}$")],
     quote: Annotated[str, Query(pattern="^[A-Z]{3}$")] = "CNY",
-    at: AwareDatetime | None = None,
+    at: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     """The snapshot valid at ``at`` (default now), or ``{"rate": null}``."""
     svc = _fx(request, session)
@@ -129,7 +131,7 @@ def settlement_report(
     request: Request,
     actor: CurrentActor,
     session: SessionDep,
-    trade_date: date,
+    trade_date: IsoDate,
     market: Annotated[str | None, Query(max_length=24)] = None,
     netted: bool = True,
 ) -> dict[str, Any]:
@@ -141,7 +143,7 @@ def settlement_report(
 
 @router.get("/v1/exchange/settlement/statement")
 def settlement_statement(
-    request: Request, actor: CurrentActor, session: SessionDep, trade_date: date
+    request: Request, actor: CurrentActor, session: SessionDep, trade_date: IsoDate
 ) -> dict[str, Any]:
     """The caller organisation's settlement lines of a day, per currency."""
     return _fx(request, session).statement(actor, trade_date.isoformat())

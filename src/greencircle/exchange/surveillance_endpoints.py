@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from greencircle.api.deps import CurrentActor, SessionDep
 from greencircle.audit.keys import LogSigner
 from greencircle.exchange.surveillance import SurveillanceService
+from greencircle.kit.paging import DEFAULT_LIMIT, Limit, Offset
 from greencircle.registry.endpoints import service_for
 
 __all__ = ["SurveillanceDep", "router", "surveillance_service"]
@@ -89,8 +90,8 @@ def list_alerts(
     market: Annotated[str | None, Query(max_length=24)] = None,
     status: Annotated[Literal["open", "acknowledged", "closed"] | None, Query()] = None,
     kind: Annotated[AlertKind | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Alerts of the markets the caller surveils, newest first."""
     items, total = svc.alerts(

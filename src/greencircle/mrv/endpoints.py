@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from greencircle.api.deps import CurrentActor, JobsDep, PageDep, SessionDep
+from greencircle.api.openapi import file_response
 from greencircle.audit.keys import LogSigner
 from greencircle.auth.policy import Actor
 from greencircle.errors import Invalid, NotFound
@@ -249,7 +250,13 @@ def calculate(body: CalculateIn, svc: ServiceDep) -> dict[str, Any]:
     return svc.calculate(body.records)
 
 
-@router.get("/template.xlsx")
+@router.get(
+    "/template.xlsx",
+    responses=file_response(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        description="the monthly template",
+    ),
+)
 def template(actor: CurrentActor) -> Response:
     """The monthly reporting template (MEE-style) to fill and upload."""
     return Response(
@@ -472,7 +479,14 @@ def lock(report_id: str, body: CommentIn, svc: ServiceDep) -> dict[str, Any]:
     return report_out(svc.lock(report_id, body.comment))
 
 
-@router.get("/reports/{report_id}/export")
+@router.get(
+    "/reports/{report_id}/export",
+    responses=file_response(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/csv",
+        description="the annual report",
+    ),
+)
 def export(
     report_id: str, svc: ServiceDep, format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx"
 ) -> Response:

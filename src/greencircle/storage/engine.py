@@ -15,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from greencircle.storage import sqlite_utc
+
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # pysqlite's own transaction handling is disabled so that BEGIN IMMEDIATE below
@@ -52,6 +54,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        sqlite_utc.install(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
