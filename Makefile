@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export GREENCIRCLE_VAR_DIR ?= $(CURDIR)/var
 DEMO_DB ?= sqlite:///$(CURDIR)/var/greencircle.db
 
-.PHONY: demo test fuzz lint format install system-deps serve bench clean
+.PHONY: demo test test-fast fuzz lint format install system-deps serve bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,11 @@ format: $(STAMP)
 
 ## test: install everything the suite needs and run lint + the whole suite
 test: $(STAMP) system-deps lint
-	$(VENV)/bin/pytest -p no:cacheprovider
+	$(VENV)/bin/pytest -p no:cacheprovider --durations=15
+
+## test-fast: the inner loop (no browser, no PostgreSQL, no slow tests; no lint)
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -p no:cacheprovider -q -m "not slow and not browser and not postgres"
 
 ## fuzz: only the bounded Schemathesis run against the API (part of `make test` too)
 fuzz: $(STAMP)
