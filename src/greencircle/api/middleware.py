@@ -19,6 +19,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio.to_thread
 import jwt
@@ -27,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from greencircle.auth.models import AccessEvent
+from greencircle.kit.text import find_unsafe_in
 from greencircle.storage.idempotency import IdempotencyRecord
 
 Scope = MutableMapping[str, Any]
@@ -98,6 +100,14 @@ class UnitOfWorkMiddleware:
             )
             for m in messages:
                 await send(m)
+            return
+        if scope["method"] in MUTATING and (bad := _unsafe_text(scope, body)) is not None:
+            messages, _ = _json_message(
+                422,
+                "invalid_text",
+                f"{bad[0]} contains a control or formatting character ({bad[1]})",
+            )
+            await _send_all(send, messages)
             return
         # The session lives exactly as long as this call. Once closed it refuses further
         # use (``close_resets_only=False``) and leaves the request state: an error handler
@@ -234,6 +244,30 @@ class UnitOfWorkMiddleware:
                 await _send_all(send, _replay_messages(twin, record))
                 return
         await _send_all(send, captured)
+
+
+def _unsafe_text(scope: Scope, body: bytes) -> tuple[str, str] | None:
+    """One rule for every text a client sends (JSON and form bodies).
+
+    NUL bytes, other control characters (tab, CR and LF excepted) and format characters
+    such as bidi overrides are refused before any endpoint runs, so no domain can store or
+    echo them (:mod:`greencircle.kit.text`). Undecodable or non-JSON bodies are left to
+    the endpoint's own parsing, which answers ``malformed_json`` or a validation error.
+    """
+    if not body:
+        return None
+    content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    try:
+        if content_type == "application/json" or content_type.endswith("+json"):
+            return find_unsafe_in(json.loads(body))
+        if content_type == "application/x-www-form-urlencoded":
+            fields: dict[str, list[str]] = {}
+            for key, value in parse_qsl(body.decode(), keep_blank_values=True):
+                fields.setdefault(key, []).append(value)
+            return find_unsafe_in(fields)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -70,6 +70,34 @@ SafeText = Annotated[str, AfterValidator(_validator(multiline=False))]
 SafeMultilineText = Annotated[str, AfterValidator(_validator(multiline=True))]
 
 
+def find_unsafe_in(document: object, path: str = "") -> tuple[str, str] | None:
+    """The first string in a decoded JSON document or form with a rejected character.
+
+    Walks keys and values; text may span lines (the rule of :data:`SafeMultilineText`),
+    single-line fields are narrowed further by :data:`SafeText` in their schemas.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        ``(location, "U+XXXX")`` of the first offence (location like ``legs[0].note``).
+    """
+    if isinstance(document, str):
+        bad = find_unsafe(document, multiline=True)
+        return None if bad is None else (path or "body", bad)
+    if isinstance(document, dict):
+        for key, value in document.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = find_unsafe_in(key, where) or find_unsafe_in(value, where)
+            if found is not None:
+                return found
+    elif isinstance(document, list | tuple):
+        for i, value in enumerate(document):
+            found = find_unsafe_in(value, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
 def require_safe_text(value: str, field: str, *, multiline: bool = False) -> str:
     """Service-level check for text that does not come through a Pydantic model.
 
