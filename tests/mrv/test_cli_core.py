@@ -199,3 +199,17 @@ def test_unreadable_files(write_csv, tmp_path: Path) -> None:  # type: ignore[no
     bad.write_bytes((HEADER + "\nr1,F\xe9,2022-01,fuel,diesel,1,t,,,,,,\n").encode("latin-1"))
     with pytest.raises(InputFileError):
         calculate_files(bad, tmp_path / "o.csv")
+
+
+def test_results_and_errors_are_spreadsheet_safe(write_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    body = (
+        "=1+1,F1,2022-01,fuel,diesel,1,t,,,,,,\n"
+        "@SUM(A1),F1,2022-01,electricity,CN-SW,2,MWh,,exported,,,,\n"
+        "+bad,F1,2022-01,fuel,no-such-fuel,1,t,,,,,,\n"
+    )
+    summary, results, errors = _run(write_csv, body, tmp_path)
+    assert [r["record_id"] for r in results] == ["'=1+1", "'@SUM(A1)"]
+    # numbers stay numbers: the exported electricity is still negative, unprefixed
+    assert results[1]["emissions_tco2"].startswith("-")
+    assert [e["record_id"] for e in errors] == ["'+bad"]
+    assert summary.rows_rejected == 1

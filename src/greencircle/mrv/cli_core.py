@@ -21,6 +21,7 @@ computed relationally by :class:`~greencircle.mrv.engine.Engine`.
 from __future__ import annotations
 
 import csv
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from greencircle.kit.export import FORMULA_TRIGGERS, safe_row
 from greencircle.mrv._exact import RESULT_SCALE
 from greencircle.mrv.engine import RESULT_COLUMNS, Engine
 from greencircle.mrv.factors import FactorLibrary
@@ -163,7 +165,7 @@ def calculate_files(
             production, out_errors = split_output_rows(out_rows, latest)
             output += len(production)
             batch = engine.run(table, check_duplicates=False, ordered=True)
-            results = batch.results.select(list(RESULT_COLUMNS))
+            results = _spreadsheet_safe(batch.results.select(list(RESULT_COLUMNS)))
             if writer is None:
                 schema = results.schema
                 writer = pacsv.CSVWriter(out_f, schema)
@@ -178,7 +180,7 @@ def calculate_files(
                 if len(first) < 20:
                     first.append(e)
                 if err_writer is not None:
-                    err_writer.writerow((e.line, e.record_id, e.column, e.reason))
+                    err_writer.writerow(safe_row((e.line, e.record_id, e.column, e.reason)))
             if progress is not None:
                 progress(chunk.bytes_read, total_bytes)
         if writer is None:  # no records at all: header only
@@ -199,6 +201,25 @@ def calculate_files(
         first_errors=tuple(first),
         seconds=time.perf_counter() - t0,
     )
+
+
+_TRIGGER = "^[" + "".join(re.escape(c) for c in FORMULA_TRIGGERS) + "]"
+
+
+def _spreadsheet_safe(table: pa.Table) -> pa.Table:
+    """Text columns with an apostrophe before formula triggers (``kit.export.safe_cell``).
+
+    RESULTS.csv is opened in spreadsheets like any export; numbers (decimal columns) are
+    untouched, so a negative emission stays ``-0.4536``.
+    """
+    for i, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            col = table.column(i)
+            hit = pc.fill_null(pc.match_substring_regex(col, _TRIGGER), False)
+            if pc.any(hit).as_py():
+                fixed = pc.if_else(hit, pc.binary_join_element_wise("'", col, ""), col)
+                table = table.set_column(i, field, fixed)
+    return table
 
 
 class _Null:
