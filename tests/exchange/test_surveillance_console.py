@@ -100,3 +100,40 @@ def test_other_regulators_see_nothing_and_enterprises_are_refused(capi: Api) -> 
     capi.client.cookies.clear()
     r = capi.client.get(PAGE)
     assert r.url.path == "/console/login"
+
+
+def test_alert_messages_are_in_the_page_language(capi: Api) -> None:
+    console_login(capi, "cq-eeb", "zh-CN")
+    page = capi.client.get(PAGE)
+    capi.client.post(
+        f"{PAGE}/scan",
+        data={"csrf": csrf_of(page.text), "market": "CN-CQ", "trade_date": "2026-03-02"},
+    )
+    alert = capi.get("/v1/exchange/surveillance/alerts?kind=round_trip", "cq-eeb").json()
+    (a,) = alert["items"]
+    unit = {"tCO2e": "tCO₂e", "t": "t", "kg": "kg"}[a["metrics"]["unit"]]
+    values = {
+        "participant": a["org_code"],
+        "instrument": a["instrument"],
+        "date": a["trade_date"],
+        "unit": unit,
+        "bought": f"{RT:,}",
+        "sold": f"{RT:,}",
+        "round_trip": f"{RT:,}",
+        "threshold": f"{RT:,}",
+    }
+    for lang in ("zh-CN", "en"):
+        console_login(capi, "cq-eeb", lang)
+        text = visible_text(capi.client.get(f"{PAGE}?kind=round_trip").text)
+        expected = catalog(lang)["surveillance.msg.round_trip"].format(**values)
+        assert expected in text, (lang, text[-800:])
+        if lang == "zh-CN":
+            assert a["message"] not in text  # the scan's English text stays in the API
+
+
+def test_every_alert_kind_has_a_message_in_both_languages() -> None:
+    from greencircle.exchange.surveillance import ALERT_KINDS
+
+    for lang in ("zh-CN", "en"):
+        for kind in ALERT_KINDS:
+            assert f"surveillance.msg.{kind}" in catalog(lang), (lang, kind)

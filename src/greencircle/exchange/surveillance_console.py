@@ -4,12 +4,14 @@ form and a review form per alert (CSRF-protected).
 
 The forms call the same :class:`SurveillanceService` methods as
 ``POST /v1/exchange/surveillance/scan`` and ``POST /v1/exchange/surveillance/alerts/{id}/
-review``. Alert messages are data (English, with figures); labels are translated.
+review``. Alert messages are rebuilt in the page language from the alert's kind and its
+stored metrics (``surveillance.msg.<kind>``); the API keeps the English text of the scan.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
@@ -20,6 +22,8 @@ from greencircle.exchange.console import labels, local_when
 from greencircle.exchange.models_surveillance import ALERT_STATUSES
 from greencircle.exchange.surveillance import ALERT_KINDS, REVIEW_STATUSES
 from greencircle.exchange.surveillance_endpoints import SurveillanceDep
+from greencircle.exchange.units import instrument_units
+from greencircle.kit import fmt
 from greencircle.kit.timeutil import to_local, utcnow
 from greencircle.web.console import ConsoleActor, check_csrf, page_lang, pages, render
 from greencircle.web.i18n import translate
@@ -32,6 +36,91 @@ PAGE = "/console/exchange/surveillance"
 PAGE_SIZE = 25
 SEVERITIES = ("low", "medium", "high")
 DONE = ("reviewed", "scanned")
+
+
+def alert_message(lang: str, alert: dict[str, Any]) -> str:
+    """The alert's message in ``lang``, from its kind and metrics (numbers by locale).
+
+    Parameters
+    ----------
+    lang
+        Page language.
+    alert
+        One item of :meth:`SurveillanceService.alerts` (``kind``, ``metrics``, codes).
+
+    Returns
+    -------
+    str
+        The catalog's ``surveillance.msg.<kind>`` filled in; the stored English text when
+        the metrics lack a figure the message needs (alerts of an older scan).
+    """
+    m = alert.get("metrics") or {}
+    inst = alert.get("instrument")
+    units = instrument_units(inst) if inst else {}
+
+    def n(value: Any, places: int = 2) -> str:
+        return fmt.number(Decimal(str(value)), lang, places=places)
+
+    def price(value: Any) -> str:
+        if not units:
+            return n(value)
+        return f"{n(value)} {units['currency']}/{fmt.unit_label(units['unit'])}"
+
+    unit = fmt.unit_label(str(m.get("unit") or units.get("unit", "")))
+    values: dict[str, Any] = {
+        "participant": alert.get("org_code") or "–",
+        "instrument": inst or "–",
+        "date": alert.get("trade_date") or "",
+        "unit": unit,
+        "threshold": m.get("threshold_pct", m.get("threshold_t", m.get("threshold", ""))),
+    }
+    try:
+        kind = alert["kind"]
+        if kind == "large_holding":
+            scale = int(m["scale"])
+            values |= {
+                "holding": fmt.minor(int(m["holding_units"]), scale, lang),
+                "limit": fmt.minor(int(m["limit_units"]), scale, lang),
+            }
+        elif kind == "band_breach_attempts":
+            values |= {"attempts": n(m["attempts"], 0), "threshold": n(m["threshold"], 0)}
+        elif kind in ("volume_concentration", "round_trip"):
+            values |= {
+                "volume": n(m.get("volume_t", 0), 0),
+                "bought": n(m["bought_t"], 0),
+                "sold": n(m["sold_t"], 0),
+                "round_trip": n(m.get("round_trip_t", 0), 0),
+                "share": n(m.get("share_pct", 0)),
+                "threshold": n(values["threshold"], 2 if kind == "volume_concentration" else 0),
+            }
+        elif kind == "high_cancel_ratio":
+            values |= {
+                "orders": n(m["orders"], 0),
+                "cancelled": n(m["cancelled_by_owner"], 0),
+                "ratio": n(m["ratio_pct"]),
+                "threshold": n(m["threshold_pct"]),
+                "min_orders": n(m["min_orders"], 0),
+            }
+        elif kind == "close_near_band_limit":
+            values |= {
+                "close": price(m["close"]),
+                "previous": price(m["previous_close"]),
+                "low": price(m["band_low"]),
+                "high": price(m["band_high"]),
+                "fraction": n(m["band_fraction_pct"]),
+                "threshold": n(m["threshold_pct"]),
+            }
+        elif kind == "end_of_day_ramp":
+            values |= {
+                "move": n(m["move_pct"]),
+                "reference": price(m["reference_price"]),
+                "last": price(m["last_price"]),
+                "window": m["window_local"],
+                "threshold": n(m["threshold_pct"]),
+            }
+        return translate(lang, f"surveillance.msg.{kind}", **values)
+    except (KeyError, ValueError, ArithmeticError):
+        return str(alert.get("message", ""))
 
 
 @router.get(PAGE, response_class=HTMLResponse)
@@ -69,6 +158,7 @@ def surveillance_page(
         {
             **a,
             "kind_label": kinds[a["kind"]],
+            "message": alert_message(lang, a),
             "status_label": statuses.get(a["status"], a["status"]),
             "severity_label": severities.get(a["severity"], a["severity"]),
             "created": local_when(a["created_at"]),
