@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal
 from urllib.parse import quote
 
 from openpyxl import load_workbook
@@ -172,18 +173,33 @@ def test_account_statement_with_running_balance_and_exports(reg_api):
     r = api.client.get(f"/console/registry/statement?{q}&format=csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-    running = 0
+    running = Decimal(0)
     for row in rows:  # the running balance, recomputed from the movements
-        running += int(row["credit"]) - int(row["debit"])
-        assert int(row["balance"]) == running
-        assert (row["unit"], row["scale"]) == ("tCO2e", "0")
+        running += Decimal(row["credit"]) - Decimal(row["debit"])
+        assert Decimal(row["balance"]) == running
+        assert row["unit"] == "tCO2e"
+        assert row["time_beijing"].endswith("+08:00")
     assert running == now["posted"] and len(rows) >= 2
     assert {row["kind"] for row in rows} >= {"allocation", "surrender"}
     x = api.client.get(f"/console/registry/statement?{q}&format=xlsx")
     ws = load_workbook(io.BytesIO(x.content)).active
     sheet = [[c.value for c in line] for line in ws.iter_rows()]
     assert sheet[0] == list(rows[0].keys())
-    assert [int(line[6]) for line in sheet[1:]] == [int(row["balance"]) for row in rows]
+    assert [Decimal(str(line[6])) for line in sheet[1:]] == [
+        Decimal(row["balance"]) for row in rows
+    ]
+    # money is exported in CNY with its two decimals, not in fen
+    cash, cny = "CASH.CNY.CQ-CEM-01", "CASH:CNY"
+    fen = balance(api, "cq-cem-01", cash, cny)["posted"]
+    q2 = f"account={quote(cash)}&instrument={quote(cny)}&format=csv"
+    money = list(
+        csv.DictReader(io.StringIO(api.client.get(f"/console/registry/statement?{q2}").text))
+    )
+    assert money[-1]["unit"] == "CNY"
+    assert Decimal(money[-1]["balance"]) * 100 == fen
+    # the bare page leads to the holdings, where every holding links to its statement
+    bare = api.client.get("/console/registry/statement", follow_redirects=False)
+    assert bare.status_code == 303 and bare.headers["location"] == "/console/registry"
     # another organisation's statement is not visible
     other = f"account={quote('CN-CQ.CQ-CEM-02')}&instrument={quote(CQEA)}"
     assert api.client.get(f"/console/registry/statement?{other}").status_code == 404

@@ -30,6 +30,7 @@ from greencircle.auth.roles import OrgType, Perm
 from greencircle.errors import Forbidden, NotFound, PlatformError
 from greencircle.kit import fmt
 from greencircle.kit.export import csv_text, safe_row
+from greencircle.kit.quantity import from_minor
 from greencircle.kit.timeutil import to_local
 from greencircle.registry import ledger
 from greencircle.registry.endpoints import service_for
@@ -843,14 +844,13 @@ def freeze_lift(
 # ==========================================================================================
 STATEMENT_COLUMNS = (
     "seq",
-    "time_utc",
+    "time_beijing",
     "kind",
     "counterparty",
     "credit",
     "debit",
     "balance",
     "unit",
-    "scale",
     "reference",
     "tx_id",
     "leaf_index",
@@ -862,27 +862,31 @@ def statement_page(
     request: Request,
     actor: ConsoleActor,
     session: SessionDep,
-    account: Annotated[str, Query(max_length=120)],
-    instrument: Annotated[str, Query(max_length=160)],
+    account: Annotated[str | None, Query(max_length=120)] = None,
+    instrument: Annotated[str | None, Query(max_length=160)] = None,
     format: Annotated[str, Query(pattern="^(html|csv|xlsx)$")] = "html",
 ) -> Response:
     """Movements of one account and instrument with the running balance; CSV and XLSX
-    exports carry exact integers (minor units) with the unit and scale on every row."""
+    exports carry exact decimal amounts in the instrument's unit (CNY, not fen) with the
+    unit on every row and times in Beijing time with their offset. Without an account the
+    holdings page is shown, where each holding links to its statement."""
     _require_reader(actor)
+    if not account or not instrument:
+        return RedirectResponse("/console/registry", status_code=303)
     svc = svc_of(request, session)
     st = svc.statement(actor, account, svc.resolve_instrument(instrument).id)
     name = f"statement-{st.account_number}-{st.instrument_code}".replace(":", "_")
+    exact = partial(from_minor, scale=st.scale)
     rows = [
         (
             ln.seq,
-            ln.at.isoformat(),
+            to_local(ln.at).isoformat(timespec="seconds"),
             ln.kind,
             ln.counterparty,
-            ln.credit,
-            ln.debit,
-            ln.balance,
+            exact(ln.credit),
+            exact(ln.debit),
+            exact(ln.balance),
             st.unit,
-            st.scale,
             ln.reference or "",
             ln.tx_id,
             ln.leaf_index,
