@@ -91,3 +91,24 @@ def test_enterprise_cannot_record_rates_nor_see_the_banks_report(xapi: Api) -> N
         },
     )
     assert r.status_code == 403
+
+
+def test_an_active_rate_past_its_validity_reads_expired() -> None:
+    from datetime import timedelta
+
+    from greencircle.exchange.settlement_console import _rate_row
+    from greencircle.kit.timeutil import utcnow
+    from greencircle.web.i18n import catalog
+
+    now = utcnow()
+    base = {"state": "active", "status": "estimate", "valid_from": "2026-07-08T00:00:00+00:00"}
+    past = _rate_row(base | {"valid_until": (now - timedelta(minutes=1)).isoformat()}, "zh-CN")
+    live = _rate_row(base | {"valid_until": (now + timedelta(days=1)).isoformat()}, "en")
+    assert past["state"] == "expired"
+    assert past["state_label"] == catalog("zh-CN")["settlement.state.expired"]
+    assert past["status"] == catalog("zh-CN")["settlement.fact.estimate"]
+    assert (
+        live["state"] == "active"
+        and live["state_label"] == catalog("en")["settlement.state.active"]
+    )
+    assert past["valid_from"] == "2026-07-08 08:00"  # Beijing time

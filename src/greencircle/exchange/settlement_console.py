@@ -23,6 +23,7 @@ from greencircle.api.deps import SessionDep
 from greencircle.auth.models import Organisation
 from greencircle.auth.roles import Perm
 from greencircle.errors import Invalid, NotFound
+from greencircle.exchange.console import local_when
 from greencircle.exchange.fx import FxService
 from greencircle.exchange.models import ExTrade
 from greencircle.exchange.units import display_helpers, instrument_units
@@ -153,10 +154,7 @@ def settlement_page(
         report=report,
         statement=statement,
         fx_trades=fx_trades,
-        rates=[
-            r | {"state_label": translate(lang, f"settlement.state.{r['state']}")}
-            for r in svc.rates(limit=10)
-        ],
+        rates=[_rate_row(r, lang) for r in svc.rates(limit=10)],
         current=_current_rates(svc),
         pending=svc.pending(actor) if Perm.EXCHANGE_FX in actor.perms else [],
         band=svc.config.facts["band_pct"],
@@ -167,6 +165,20 @@ def settlement_page(
         done=done if done in DONE else None,
         **display_helpers(lang),
     )
+
+
+def _rate_row(r: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A recorded rate for the table: an active rate past its validity reads "expired",
+    validity in Beijing time, the source status translated."""
+    until = as_utc(datetime.fromisoformat(r["valid_until"]))
+    state = "expired" if r["state"] == "active" and until <= utcnow() else r["state"]
+    return r | {
+        "state": state,
+        "state_label": translate(lang, f"settlement.state.{state}"),
+        "valid_from": local_when(r["valid_from"]),
+        "valid_until": local_when(r["valid_until"]),
+        "status": translate(lang, f"settlement.fact.{r['status']}"),
+    }
 
 
 def _current_rates(svc: FxService) -> list[dict[str, Any]]:

@@ -10,17 +10,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import math
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import ValidationError
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -54,6 +57,7 @@ from greencircle.kit.timeutil import to_local
 from greencircle.web.i18n import LANGUAGES, negotiate, translate
 from greencircle.web.nav import nav_for
 
+logger = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 LANG_COOKIE = "gc_lang"
@@ -575,6 +579,10 @@ def _optional_actor(request: Request) -> Actor | None:
         actor = service.actor_from_token(token)
     except Unauthorized:
         return None
+    except SQLAlchemyError:
+        # A busy database must not turn a 404 page into a 500: show it without the menu.
+        logger.warning("console 404 page rendered without the session's actor", exc_info=True)
+        return None
     request.state.actor = actor
     return actor
 
@@ -598,7 +606,9 @@ def install_console_not_found(app: FastAPI) -> None:
             if exc.status_code != 404:
                 err = PlatformError(str(exc.detail), code="method_not_allowed")
             err.status_code = exc.status_code
-            _optional_actor(request)
+            # The token check reads the database: in a worker thread, never on the event
+            # loop (a blocked loop stalls the commit of whoever holds SQLite's write lock).
+            await anyio.to_thread.run_sync(_optional_actor, request)
             return console_error(request, err)
         answer = previous(request, exc)
         return answer if isinstance(answer, Response) else await answer
