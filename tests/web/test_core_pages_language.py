@@ -45,3 +45,14 @@ def test_audit_page_groups_the_tree_size(api):
     cell = re.search(r'data-testid="tree-size">([^<]*)<', html).group(1)
     assert cell == grouped(size)
     assert grouped(1234567) == "1,234,567"
+
+
+def test_dashboard_says_what_one_may_do_in_words_not_codes(api):
+    from greencircle.web.i18n import catalog
+
+    console_login(api, "cq-eeb", "zh-CN")
+    html = api.client.get("/console").text
+    can_do = re.search(r'<ul class="chips" data-testid="can-do">(.*?)</ul>', html, re.S).group(1)
+    shown = visible_text(can_do)
+    assert catalog("zh-CN")["nav.organisations"] in shown
+    assert not re.search(r"[a-z]+\.[a-z_]+", shown), shown  # no permission codes up front
