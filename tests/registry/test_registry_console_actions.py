@@ -205,3 +205,13 @@ def test_account_statement_with_running_balance_and_exports(reg_api):
     assert api.client.get(f"/console/registry/statement?{other}").status_code == 404
     console_login(api, "cq-eeb", "en")
     assert api.client.get(f"/console/registry/statement?{other}").status_code == 200
+
+
+def test_verified_emissions_keep_mrv_unit_and_headers_carry_no_second_unit(reg_api):
+    api = reg_api
+    console_login(api, "cq-pow-01", "en")
+    page = api.client.get("/console/registry/compliance?year=2025").text
+    label = EN["registry.col.verified"]
+    shown = re.search(rf"<dt>{re.escape(label)}</dt><dd>(.*?)</dd>", page, re.S).group(1)
+    assert shown.endswith(" tCO₂"), shown  # MRV verifies tCO2; allowances are tCO2e
+    assert "[" not in label and "[" not in EN["registry.col.fine_min"]
