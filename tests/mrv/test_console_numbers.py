@@ -7,14 +7,17 @@ formatter under test.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from html import unescape
+from pathlib import Path
 
 import pytest
 
 from greencircle.demo.mrv import load_mrv_demo
+from greencircle.mrv import data as mrv_data
 from tests_support import console_login, visible_text
 
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -108,3 +111,19 @@ def test_findings_are_translated_with_their_values(demo, lang):
         assert not [t for t in texts if english.search(t)]
     else:
         assert not [t for t in texts if CJK.search(t)]
+
+
+def test_record_items_show_fuel_names_of_the_page_language(demo):
+    api = demo
+    reports = api.get("/v1/mrv/reports?year=2025", "cq-eeb").json()
+    # names as the shipped factor file spells them (read here with csv, not the library)
+    with open(Path(mrv_data.__file__).parent / "cn-fuel.2026.1.csv", encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["fuel_code"] == "bituminous_coal")
+    for lang, name in (("zh-CN", row["name_zh"]), ("en", row["name_en"])):
+        console_login(api, "cq-eeb", lang)
+        texts = [
+            visible_text(api.client.get(f"/console/mrv/reports/{r['id']}").text) for r in reports
+        ]
+        assert any(name in t for t in texts), lang  # the demo burns bituminous coal
+        # the code may stand inside a record id, never alone as the item shown
+        assert not any("bituminous_coal" in t.splitlines() for t in texts), lang

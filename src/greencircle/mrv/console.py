@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -110,6 +111,18 @@ def _fuel_names() -> dict[str, str]:
         item: lib.lookup(METHOD_FUEL, item).factor.name_zh or item
         for item in lib.items(METHOD_FUEL)
     }
+
+
+@lru_cache(maxsize=4)
+def _item_names(lang: str) -> dict[str, str]:
+    """Fuel names of the factor library in ``lang`` (the record's ``item`` is its code);
+    grid regions and other items keep their codes, which are their published names."""
+    lib = load_library()
+    names: dict[str, str] = {}
+    for item in lib.items(METHOD_FUEL):
+        factor = lib.lookup(METHOD_FUEL, item).factor
+        names[item] = (factor.description if lang == "en" else factor.name_zh) or item
+    return names
 
 
 @router.get("/console/mrv", response_class=HTMLResponse)
@@ -231,6 +244,7 @@ def report_page(
         report=report,
         org=org,
         records=records,
+        item_names=_item_names(lang),
         adjusted_count=sum(1 for r in records if r.adjusted_inputs is not None),
         adjusted_difference=(
             Decimal(report.adjusted_tco2) - Decimal(report.reported_tco2)
