@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -122,6 +123,20 @@ def _back(url: str, exc: PlatformError) -> RedirectResponse:
     """Back to the form's page with the rejection's code (the page shows its message)."""
     sep = "&" if "?" in url else "?"
     return RedirectResponse(f"{url}{sep}{urlencode({'error': exc.code})}", status_code=303)
+
+
+def _attempt(session: Session, back: str, action: Callable[[], str]) -> RedirectResponse:
+    """Run a form's action in a savepoint and redirect.
+
+    Success goes to the URL ``action`` returns; a rejection rolls the savepoint back (no
+    partial write) and returns to ``back`` with its code, which the page shows as a message.
+    """
+    try:
+        with session.begin_nested():
+            target = action()
+    except PlatformError as exc:
+        return _back(back, exc)
+    return RedirectResponse(target, status_code=303)
 
 
 def _int(value: str) -> int:
@@ -260,19 +275,19 @@ def transfer_submit(
     """Transfer from the holdings page (a rejection comes back as its message)."""
     check_csrf(request, csrf)
     svc = svc_of(request, session)
-    try:
-        with session.begin_nested():
-            result = svc.transfer(
-                actor,
-                from_account=from_account,
-                to_account=to_account.strip(),
-                instrument_id=svc.resolve_instrument(instrument).id,
-                quantity=_int(quantity),
-                note=note or None,
-            )
-    except PlatformError as exc:
-        return _back("/console/registry", exc)
-    return RedirectResponse(f"/console/registry?done={result.status}", status_code=303)
+
+    def act() -> str:
+        result = svc.transfer(
+            actor,
+            from_account=from_account,
+            to_account=to_account.strip(),
+            instrument_id=svc.resolve_instrument(instrument).id,
+            quantity=_int(quantity),
+            note=note or None,
+        )
+        return f"/console/registry?done={result.status}"
+
+    return _attempt(session, "/console/registry", act)
 
 
 @router.post("/console/registry/retire")
@@ -292,23 +307,21 @@ def retire_submit(
     """Retire from the holdings page, then show the retirement with its certificates."""
     check_csrf(request, csrf)
     svc = svc_of(request, session)
-    try:
-        with session.begin_nested():
-            r = svc.retire(
-                actor,
-                account_number=account,
-                instrument_id=svc.resolve_instrument(instrument).id,
-                quantity=_int(quantity),
-                beneficiary=beneficiary,
-                purpose=purpose,
-                period_start=period_start,
-                period_end=period_end,
-            )
-    except PlatformError as exc:
-        return _back("/console/registry", exc)
-    return RedirectResponse(
-        f"/console/registry/retirements?done={r.retirement_id}", status_code=303
-    )
+
+    def act() -> str:
+        r = svc.retire(
+            actor,
+            account_number=account,
+            instrument_id=svc.resolve_instrument(instrument).id,
+            quantity=_int(quantity),
+            beneficiary=beneficiary,
+            purpose=purpose,
+            period_start=period_start,
+            period_end=period_end,
+        )
+        return f"/console/registry/retirements?done={r.retirement_id}"
+
+    return _attempt(session, "/console/registry", act)
 
 
 # ==========================================================================================
@@ -584,19 +597,19 @@ def surrender_submit(
     check_csrf(request, csrf)
     svc = svc_of(request, session)
     back = f"/console/registry/compliance?year={year}"
-    try:
-        with session.begin_nested():
-            svc.surrender(
-                actor,
-                org_id=actor.org_id,
-                market_code=market,
-                year=year,
-                instrument_id=svc.resolve_instrument(instrument).id,
-                quantity=_int(quantity),
-            )
-    except PlatformError as exc:
-        return _back(back, exc)
-    return RedirectResponse(f"{back}&done=surrendered", status_code=303)
+
+    def act() -> str:
+        svc.surrender(
+            actor,
+            org_id=actor.org_id,
+            market_code=market,
+            year=year,
+            instrument_id=svc.resolve_instrument(instrument).id,
+            quantity=_int(quantity),
+        )
+        return f"{back}&done=surrendered"
+
+    return _attempt(session, back, act)
 
 
 # ==========================================================================================
@@ -692,19 +705,19 @@ def plan_create(
     check_csrf(request, csrf)
     _require_allocator(actor)
     svc = svc_of(request, session)
-    try:
-        with session.begin_nested():
-            svc.create_allocation_plan(
-                actor,
-                market_code=market,
-                year=year,
-                product=product,
-                lines=parse_plan_lines(session, lines),
-                pre_share_bp=pre_share_pct * 100,
-            )
-    except PlatformError as exc:
-        return _back("/console/registry/plans", exc)
-    return RedirectResponse("/console/registry/plans?done=plan_created", status_code=303)
+
+    def act() -> str:
+        svc.create_allocation_plan(
+            actor,
+            market_code=market,
+            year=year,
+            product=product,
+            lines=parse_plan_lines(session, lines),
+            pre_share_bp=pre_share_pct * 100,
+        )
+        return "/console/registry/plans?done=plan_created"
+
+    return _attempt(session, "/console/registry/plans", act)
 
 
 @router.post("/console/registry/plans/{plan_id}/{action}")
@@ -723,13 +736,13 @@ def plan_action(
     actions = {"approve": svc.approve_allocation_plan, "issue": svc.issue_allocation}
     if action not in actions:
         raise NotFound(f"no action {action!r}")
-    try:
-        with session.begin_nested():
-            actions[action](actor, plan_id)
-    except PlatformError as exc:
-        return _back("/console/registry/plans", exc)
-    done = "plan_approved" if action == "approve" else "plan_issued"
-    return RedirectResponse(f"/console/registry/plans?done={done}", status_code=303)
+
+    def act() -> str:
+        actions[action](actor, plan_id)
+        done = "plan_approved" if action == "approve" else "plan_issued"
+        return f"/console/registry/plans?done={done}"
+
+    return _attempt(session, "/console/registry/plans", act)
 
 
 # ==========================================================================================
@@ -750,19 +763,19 @@ def pledge_create(
     check_csrf(request, csrf)
     svc = svc_of(request, session)
     account, _, instrument = holding.partition("|")
-    try:
-        with session.begin_nested():
-            svc.pledge(
-                actor,
-                account_number=account,
-                instrument_id=svc.resolve_instrument(instrument).id,
-                quantity=_int(quantity),
-                pledgee_org_id=_org_by_code(session, pledgee).id,
-                reference=reference,
-            )
-    except PlatformError as exc:
-        return _back("/console/registry/pledges", exc)
-    return RedirectResponse("/console/registry/pledges?done=pledged", status_code=303)
+
+    def act() -> str:
+        svc.pledge(
+            actor,
+            account_number=account,
+            instrument_id=svc.resolve_instrument(instrument).id,
+            quantity=_int(quantity),
+            pledgee_org_id=_org_by_code(session, pledgee).id,
+            reference=reference,
+        )
+        return "/console/registry/pledges?done=pledged"
+
+    return _attempt(session, "/console/registry/pledges", act)
 
 
 @router.get("/console/registry/freezes", response_class=HTMLResponse)
@@ -805,18 +818,18 @@ def freeze_create(
     """Freeze units of an account in the regulator's jurisdiction (empty: all available)."""
     check_csrf(request, csrf)
     svc = svc_of(request, session)
-    try:
-        with session.begin_nested():
-            svc.freeze(
-                actor,
-                account_number=account.strip(),
-                instrument_id=svc.resolve_instrument(instrument).id,
-                reason=reason,
-                quantity=_int(quantity) if quantity.strip() else None,
-            )
-    except PlatformError as exc:
-        return _back("/console/registry/freezes", exc)
-    return RedirectResponse("/console/registry/freezes?done=frozen", status_code=303)
+
+    def act() -> str:
+        svc.freeze(
+            actor,
+            account_number=account.strip(),
+            instrument_id=svc.resolve_instrument(instrument).id,
+            reason=reason,
+            quantity=_int(quantity) if quantity.strip() else None,
+        )
+        return "/console/registry/freezes?done=frozen"
+
+    return _attempt(session, "/console/registry/freezes", act)
 
 
 @router.post("/console/registry/freezes/{freeze_id}/lift")
@@ -831,12 +844,12 @@ def freeze_lift(
     """Lift a freeze, with a reason."""
     check_csrf(request, csrf)
     svc = svc_of(request, session)
-    try:
-        with session.begin_nested():
-            svc.unfreeze(actor, freeze_id, reason)
-    except PlatformError as exc:
-        return _back("/console/registry/freezes", exc)
-    return RedirectResponse("/console/registry/freezes?done=lifted", status_code=303)
+
+    def act() -> str:
+        svc.unfreeze(actor, freeze_id, reason)
+        return "/console/registry/freezes?done=lifted"
+
+    return _attempt(session, "/console/registry/freezes", act)
 
 
 # ==========================================================================================
